@@ -1,0 +1,1 @@
+"""AsyncQualifier models (placeholder)."""

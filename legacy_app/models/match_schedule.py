@@ -1,0 +1,1 @@
+"""Tournament models (placeholder until the tournament system lands)."""

@@ -1,0 +1,18 @@
+"""`strangler`: seed demo data, run the apps and the proxy, operate the migration."""
+
+from __future__ import annotations
+
+import typer
+
+from strangler.commands import servers
+
+app = typer.Typer(
+    name="strangler",
+    help="Feature-flag driven strangler-fig migration of the tournament platform.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.registered_commands.extend(servers.app.registered_commands)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,37 @@
+"""Running the apps: `strangler legacy`, `strangler migrate`."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+import uvicorn
+
+from strangler.errors import cli_errors
+
+app = typer.Typer()
+
+
+def serve(app_path: str, host: str, port: int) -> None:
+    uvicorn.run(app_path, host=host, port=port, loop="uvloop", http="httptools", access_log=False)
+
+
+@app.command()
+@cli_errors
+def legacy(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
+    port: int = typer.Option(8001, help="Port to listen on"),
+) -> None:
+    """Run legacy_app (the monolith)."""
+    serve("legacy_app.main:app", host, port)
+
+
+@app.command()
+@cli_errors
+def migrate() -> None:
+    """Apply the shared schema's migrations (core and the two systems' tables)."""
+    from core.database import migrate as run_migrations
+    from legacy_app.database import TORTOISE_ORM
+
+    asyncio.run(run_migrations(TORTOISE_ORM))
+    typer.echo("schema is up to date")
