@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from core.web import create_platform_app
+from legacy_app.api import install_api
 from legacy_app.database import TORTOISE_APPS
 
 
@@ -14,6 +15,7 @@ def create_app() -> FastAPI:
         tortoise_apps=TORTOISE_APPS,
         migrate_labels=["core", *TORTOISE_APPS],
     )
+    install_api(app)
     return app
 
 

@@ -28,6 +28,26 @@ def legacy(
 
 @app.command()
 @cli_errors
+def plugin(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
+    port: int = typer.Option(8002, help="Port to listen on"),
+) -> None:
+    """Run plugin_app (core + plugin system + built-in plugins)."""
+    serve("plugin_app.main:app", host, port)
+
+
+@app.command()
+@cli_errors
+def proxy(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+) -> None:
+    """Run the routing proxy in front of both apps."""
+    serve("proxy.main:app", host, port)
+
+
+@app.command()
+@cli_errors
 def migrate() -> None:
     """Apply the shared schema's migrations (core and the two systems' tables)."""
     from core.database import migrate as run_migrations
