@@ -1,5 +1,6 @@
 """The skeleton both apps are built on: settings, database lifespan, error handlers,
-metrics, the event bus and the ownership endpoint. Each app adds its own routers."""
+metrics, the event bus, the ownership endpoint and Discord (interactions and outbound
+messages). Each app adds its own routers and commands."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from core.database import migrate, open_database, tortoise_config
+from core.discord import discord_lifespan, install_discord
 from core.errors import install_error_handlers
 from core.events import EventBus
 from core.metrics import install_metrics
@@ -38,7 +40,8 @@ def create_platform_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await migrate(config, list(migrate_labels))
         async with open_database(config, run_migrations=False), AsyncExitStack() as stack:
-            for hook in lifespan_hooks:
+            # Discord first: the app's own hooks (the scheduler) send through its notifier.
+            for hook in (discord_lifespan, *lifespan_hooks):
                 await stack.enter_async_context(hook(app))
             yield
 
@@ -50,6 +53,7 @@ def create_platform_app(
     install_error_handlers(app)
     install_metrics(app)
     app.include_router(ownership_router(app.state.ownership))
+    install_discord(app, settings)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -25,10 +25,10 @@ def cli_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except CliError as exc:
-            stderr.print(f"[red]error:[/red] {exc}", highlight=False)
+            stderr.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except (ConnectionError, OSError) as exc:
-            stderr.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+            stderr.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper

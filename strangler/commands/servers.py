@@ -50,8 +50,13 @@ def proxy(
 @cli_errors
 def migrate() -> None:
     """Apply the shared schema's migrations (core and the two systems' tables)."""
-    from core.database import migrate as run_migrations
+    run_migrations()
+    typer.echo("schema is up to date")
+
+
+def run_migrations() -> None:
+    # The shared tables' migrations belong to core and legacy_app (the schema's owner).
+    from core.database import migrate as apply_migrations
     from legacy_app.database import TORTOISE_ORM
 
-    asyncio.run(run_migrations(TORTOISE_ORM))
-    typer.echo("schema is up to date")
+    asyncio.run(apply_migrations(TORTOISE_ORM))

@@ -1,0 +1,1 @@
+"""Domain events of the monolith's systems, published on the app's `core.events.EventBus`."""
