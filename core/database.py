@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 # The core tables are owned by core's own migrations; each app adds its own app labels.
@@ -34,11 +35,21 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def connection_config(database_url: str) -> str | dict[str, Any]:
+    """The connection for a DSN; SQLite goes through core's BEGIN IMMEDIATE engine."""
+    url = normalise_database_url(database_url)
+    if not url.startswith("sqlite://"):
+        return url
+    expanded = expand_db_url(url)
+    expanded["engine"] = "core.sqlite_engine"
+    return expanded
+
+
 def tortoise_config(database_url: str, apps: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """A Tortoise config with the core apps plus `apps`, all on one connection."""
     all_apps = {**CORE_APPS, **apps}
     return {
-        "connections": {"default": normalise_database_url(database_url)},
+        "connections": {"default": connection_config(database_url)},
         "apps": {label: {**spec, "default_connection": "default"} for label, spec in all_apps.items()},
         "use_tz": True,
         "timezone": "UTC",

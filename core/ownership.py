@@ -14,6 +14,8 @@ from fastapi import APIRouter
 from core.errors import NotFound
 from core.models import DiscordGuild
 
+MAX_BIGINT = 2**63 - 1
+
 Resolver = Callable[[int], Awaitable[int | None]]
 
 
@@ -29,7 +31,10 @@ class OwnershipResolvers:
 
     async def resolve(self, kind: str, entity_id: int) -> int | None:
         resolver = self._resolvers.get(kind)
-        return None if resolver is None else await resolver(entity_id)
+        # No stored id lies outside a signed 64-bit integer; don't send one to the database.
+        if resolver is None or not 0 < entity_id <= MAX_BIGINT:
+            return None
+        return await resolver(entity_id)
 
 
 async def _guild_organization(guild_id: int) -> int | None:
