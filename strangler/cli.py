@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from strangler.commands import servers
+from strangler.commands import seed, servers, up
 
 app = typer.Typer(
     name="strangler",
@@ -12,7 +12,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-app.registered_commands.extend(servers.app.registered_commands)
+for module in (servers, seed, up):
+    app.registered_commands.extend(module.app.registered_commands)
 
 if __name__ == "__main__":
     app()
