@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from strangler.commands import seed, servers, up
+from strangler.commands import operator, seed, servers, up
 
 app = typer.Typer(
     name="strangler",
@@ -12,7 +12,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-for module in (servers, seed, up):
+for module in (servers, operator, seed, up):
     app.registered_commands.extend(module.app.registered_commands)
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Flags: the document strangler writes, its validation, the one write path, the audit log."""

@@ -1,0 +1,1 @@
+"""The operator surface shared by the API and the CLI: status views and the operator API."""
