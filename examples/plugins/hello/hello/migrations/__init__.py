@@ -1,0 +1,1 @@
+"""Migrations of the `plugin_hello` app label (generated with `tortoise makemigrations`)."""

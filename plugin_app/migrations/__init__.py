@@ -1,0 +1,1 @@
+"""Migrations of the "plugins" app label (plugin_app/models/plugin.py)."""
