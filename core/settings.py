@@ -29,6 +29,12 @@ class CoreSettings(BaseSettings):
     scheduler_enabled: bool = Field(
         default=True, description="Run the periodic tasks (race timeouts, hourly re-score) in this process"
     )
+    race_timeout_check_seconds: float = Field(
+        default=30.0, gt=0, description="How often the scheduler warns and forfeits pending races"
+    )
+    rescore_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the scheduler re-scores every qualifier"
+    )
     dry_run_secret: str = Field(
         default="strangler-dev-dry-run-secret",
         description="Shared with the proxy: signs the dry-run header of mirrored requests",

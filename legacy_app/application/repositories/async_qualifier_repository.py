@@ -283,3 +283,8 @@ class AsyncQualifierRepository:
         await AsyncQualifierAuditLog.create(
             qualifier_id=qualifier_id, user_id=user_id, action=action, details=details
         )
+
+    async def audit_log_exists(self, qualifier_id: int, action: str, details: str) -> bool:
+        return await AsyncQualifierAuditLog.filter(
+            qualifier_id=qualifier_id, action=action, details=details
+        ).exists()

@@ -19,6 +19,7 @@ class AuditAction(StrEnum):
     FORFEIT_RACE = "forfeit_race"  # a manager forfeiting another runner's race
     EXTEND_TIMEOUT = "extend_timeout"
     AUTO_FORFEIT = "auto_forfeit"  # the system, at a pending race's timeout
+    TIMEOUT_WARNING = "timeout_warning"  # the system, 10 minutes before that timeout
 
 
 class AuditTrail:

@@ -19,7 +19,7 @@ submissions, and the manager/system actions on a pending race's Discord thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -52,6 +52,7 @@ from legacy_app.models.async_tournament import (
 )
 
 ACTIVE_RACE_EXISTS = "You already have an active race in this qualifier"
+QUALIFIER_INACTIVE = "This async qualifier is not active"
 # A pending race's thread times out this long after it opened unless a timeout is set.
 DEFAULT_THREAD_TIMEOUT = timedelta(minutes=20)
 MAX_EXTENSION_MINUTES = 24 * 60
@@ -133,7 +134,7 @@ class RaceService:
                 raise not_found(Entity.POOL)
             pool = found
         if not qualifier.is_active:
-            raise DomainError("This async qualifier is not active")
+            raise DomainError(QUALIFIER_INACTIVE)
         try:
             async with in_transaction():
                 race = await self._open(user, qualifier, pool, permalink, thread)
@@ -151,6 +152,24 @@ class RaceService:
         if pool is None:
             raise not_found(Entity.POOL)
         return await self.open_race(user, qualifier, pool_id=pool.id, thread=thread)
+
+    async def available_pools(self, user: User, qualifier: AsyncQualifier) -> list[AsyncQualifierPool]:
+        """The pools the user may open a race in now (the Start button's choices), by id: fewer
+        counted runs than `runs_per_pool` and a seed left they have not played. Refused as a
+        whole, with `open_race`'s errors, while the qualifier is inactive or the user has an
+        active race."""
+        await require_member(user, qualifier.organization_id, Entity.QUALIFIER)
+        if not qualifier.is_active:
+            raise DomainError(QUALIFIER_INACTIVE)
+        if await self._repository.active_race(qualifier.id, user.id) is not None:
+            raise Conflict(ACTIVE_RACE_EXISTS)
+        available = []
+        for pool in await self._repository.list_pools(qualifier.id):
+            if await self._repository.runs_in_pool(user.id, pool.id) >= qualifier.runs_per_pool:
+                continue
+            if await self._repository.first_unplayed_permalink(pool.id, user.id) is not None:
+                available.append(pool)
+        return available
 
     async def _open(
         self,
@@ -359,6 +378,28 @@ class RaceService:
                 f"Race {race.id} timed out while pending",
             )
         return True
+
+    async def claim_timeout_warning(self, race: AsyncQualifierRace, lead: timedelta) -> datetime | None:
+        """The timeout task: record (audited as the system) that the runner of a pending race
+        is being warned of its timeout, when that timeout is less than `lead` away. Returns
+        the timeout to warn of, or None when it is not due or was already claimed - by this
+        or another process; the claim is keyed by the timeout, so an extension re-arms it.
+        Claim before sending: at most one warning goes out per timeout."""
+        now = self._clock()
+        async with in_transaction():
+            current = await self._repository.lock_race(race.id)
+            if current is None or current.status != RaceStatus.PENDING:
+                return None
+            timeout = current.thread_timeout_time
+            if timeout is None or not now < timeout <= now + lead:
+                return None
+            at = timeout.astimezone(UTC)
+            details = f"Warned race {race.id} of its timeout at {at:%Y-%m-%d %H:%M:%S} UTC"
+            action = AuditAction.TIMEOUT_WARNING
+            if await self._repository.audit_log_exists(current.qualifier_id, action.value, details):
+                return None
+            await self._audit.record(current.qualifier_id, None, action, details)
+        return timeout
 
     # -- helpers --------------------------------------------------------------------------
 
