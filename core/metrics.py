@@ -7,7 +7,6 @@ import time
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_LATENCY = Histogram(
@@ -20,19 +19,19 @@ REQUEST_LATENCY = Histogram(
 UNMATCHED = "unmatched"
 
 
-def route_template(app: ASGIApp, scope: Scope) -> str:
-    """The path template of the route that serves `scope` (bounded label values)."""
-    for route in getattr(app, "routes", []):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return getattr(route, "path", UNMATCHED)
-    return UNMATCHED
+def route_template(scope: Scope) -> str:
+    """The path template of the route that served `scope` (bounded label values).
+
+    The router records the matched route in the scope; reading it afterwards costs nothing
+    and also sees routes of included routers, which FastAPI resolves lazily.
+    """
+    route = scope.get("route")
+    return getattr(route, "path_format", None) or getattr(route, "path", None) or UNMATCHED
 
 
 class LatencyMiddleware:
-    def __init__(self, app: ASGIApp, router_app: FastAPI) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.router_app = router_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,12 +50,12 @@ class LatencyMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             REQUEST_LATENCY.labels(
-                scope["method"], route_template(self.router_app, scope), str(status)
+                scope["method"], route_template(scope), str(status)
             ).observe(time.perf_counter() - start)
 
 
 def install_metrics(app: FastAPI) -> None:
-    app.add_middleware(LatencyMiddleware, router_app=app)
+    app.add_middleware(LatencyMiddleware)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
