@@ -12,8 +12,17 @@ from strangler.errors import cli_errors
 app = typer.Typer()
 
 
-def serve(app_path: str, host: str, port: int) -> None:
-    uvicorn.run(app_path, host=host, port=port, loop="uvloop", http="httptools", access_log=False)
+def serve(app_path: str, host: str, port: int, *, edge: bool = False) -> None:
+    """Run an ASGI app; `edge` is for the proxy, which must not trust clients' X-Forwarded-*."""
+    uvicorn.run(
+        app_path,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        proxy_headers=not edge,
+    )
 
 
 @app.command()
@@ -43,7 +52,7 @@ def proxy(
     port: int = typer.Option(8000, help="Port to listen on"),
 ) -> None:
     """Run the routing proxy in front of both apps."""
-    serve("proxy.main:app", host, port)
+    serve("proxy.main:app", host, port, edge=True)
 
 
 @app.command()

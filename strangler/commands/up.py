@@ -30,6 +30,7 @@ class Process:
     name: str
     app_path: str
     port: int
+    edge: bool = False  # faces clients: never trust their X-Forwarded-* headers
 
     def url(self, host: str) -> str:
         return f"http://{host}:{self.port}"
@@ -94,7 +95,7 @@ def up(
     processes = [
         Process("legacy_app", "legacy_app.main:app", legacy_port),
         Process("plugin_app", "plugin_app.main:app", plugin_port),
-        Process("proxy", "proxy.main:app", proxy_port),
+        Process("proxy", "proxy.main:app", proxy_port, edge=True),
     ]
     env = {
         **os.environ,
