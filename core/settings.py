@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,16 @@ class CoreSettings(BaseSettings):
     )
     dry_run_secret: str = Field(
         default="strangler-dev-dry-run-secret",
-        description="Shared with the proxy: signs the dry-run header of mirrored requests",
+        # Pinned: the proxy reads the same variable (ProxySettings.dry_run_secret).
+        validation_alias=AliasChoices("DRY_RUN_SECRET", "dry_run_secret"),
+        description="Shared with the proxy: signs the dry-run header of mirrored requests; "
+        "empty switches dry runs off",
+    )
+    dry_run_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long a dry-run request may hold its transaction (on SQLite the write "
+        "lock); keep it below the SQLite busy timeout (10 s)",
     )
 
 

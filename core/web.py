@@ -1,6 +1,6 @@
 """The skeleton both apps are built on: settings, database lifespan, error handlers,
-metrics, the event bus, the ownership endpoint and Discord (interactions and outbound
-messages). Each app adds its own routers and commands."""
+metrics, the dry-run boundary, the event bus, the ownership endpoint and Discord
+(interactions and outbound messages). Each app adds its own routers and commands."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from core.database import migrate, open_database, tortoise_config
 from core.discord import discord_lifespan, install_discord
+from core.dry_run import install_dry_run
 from core.errors import install_error_handlers
 from core.events import EventBus
 from core.metrics import install_metrics
@@ -52,6 +53,7 @@ def create_platform_app(
     app.state.ownership = OwnershipResolvers()
     install_error_handlers(app)
     install_metrics(app)
+    install_dry_run(app, settings)
     app.include_router(ownership_router(app.state.ownership))
     install_discord(app, settings)
 

@@ -38,6 +38,7 @@ def create_app() -> FastAPI:
         lifespan_hooks=[plugins.lifespan],
     )
     app.state.plugins = plugins
+    plugins.mount_routes(app)
     install_api(app)
     install_pages(app)
     return app

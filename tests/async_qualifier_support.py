@@ -5,11 +5,12 @@ start/end times (the clock is the one thing a test cannot drive over HTTP)."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from threading import Barrier
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Any
 
 import httpx
@@ -191,3 +192,19 @@ def username(factory: Factory, user_id: int) -> str:
     return execute(factory, 'SELECT discord_username FROM "user" WHERE id = ?', user_id)[0][
         "discord_username"
     ]
+
+
+# -- one scenario, two apps ------------------------------------------------------------------
+
+
+def scenarios(module: ModuleType, *names: str) -> dict[str, Callable[..., None]]:
+    """The test functions of `module` (all, or those named), to be run again by another test
+    module: `globals().update(scenarios(...))`. pytest resolves a test's fixtures in the
+    module that collects it, so that module's own fixtures (`api`, the server under test)
+    decide which app the very same scenario drives."""
+    found = {name: test for name, test in vars(module).items() if name.startswith("test_") and callable(test)}
+    if names:
+        missing = sorted(set(names) - set(found))
+        assert not missing, f"{module.__name__} has no {missing}"
+        return {name: found[name] for name in names}
+    return found

@@ -610,9 +610,7 @@ def test_review_queue_filters_and_paging(api: AsyncApi, org: Org, factory: Facto
 # -- ownership (for the proxy) ------------------------------------------------------------------
 
 
-def test_ownership_endpoint_resolves_each_kind(
-    api: AsyncApi, org: Org, factory: Factory, legacy_server: Server
-) -> None:
+def test_ownership_endpoint_resolves_each_kind(api: AsyncApi, org: Org) -> None:
     channel = 700_000_000_000_000_000 + org.id
     qid = api.qualifier(org.manager, org.id, discord_channel_id=channel)["id"]
     pool = api.pool(org.manager, qid, "P", permalinks=1)
@@ -625,10 +623,9 @@ def test_ownership_endpoint_resolves_each_kind(
         "discord_channel": channel,
     }
     for kind, entity_id in kinds.items():
-        response = httpx.get(f"{legacy_server.url}/_strangler/owner/{kind}/{entity_id}", timeout=10)
+        response = httpx.get(f"{api.base_url}/_strangler/owner/{kind}/{entity_id}", timeout=10)
         assert response.json() == {"organization_id": org.id}, kind
         for unknown in (2_147_483_646, 2**63 + 5):
             assert (
-                httpx.get(f"{legacy_server.url}/_strangler/owner/{kind}/{unknown}", timeout=10).status_code
-                == 404
+                httpx.get(f"{api.base_url}/_strangler/owner/{kind}/{unknown}", timeout=10).status_code == 404
             )

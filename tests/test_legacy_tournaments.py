@@ -305,9 +305,7 @@ def test_simultaneous_channel_creation_keeps_one(api: TournamentApi, org: Org, f
 # -- ownership ------------------------------------------------------------------------
 
 
-def test_ownership_endpoint_resolves_each_kind(
-    api: TournamentApi, org: Org, legacy_server: Server, factory: Factory
-) -> None:
+def test_ownership_endpoint_resolves_each_kind(api: TournamentApi, org: Org, factory: Factory) -> None:
     tournament, match = scheduled_match(api, org)
     crew = api.call(
         "POST", f"/tournaments/matches/{match['id']}/crew", org.member, json={"role": "tracker"}
@@ -315,7 +313,7 @@ def test_ownership_endpoint_resolves_each_kind(
     channel = api.call(
         "POST", f"/stream-channels/organizations/{org.id}", org.admin, json={"name": factory.unique("c")}
     ).json()
-    owner = f"{legacy_server.url}/_strangler/owner"
+    owner = f"{api.base_url}/_strangler/owner"
     for kind, entity_id in (
         ("tournament", tournament["id"]),
         ("match", match["id"]),

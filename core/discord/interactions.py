@@ -21,6 +21,9 @@ by hand:
 - Any other webhook call of an interaction (follow-ups, editing the original reply after
   `defer()`) goes to Discord's REST API through the app's `DiscordNotifier` session, so it
   is captured in a dry-run and withheld when no bot token is configured.
+- In a dry run (core.dry_run) the task inherits the request's transaction and capture,
+  and is handed to the dry run, whose rollback waits for it: the work a command does after
+  its reply is rolled back too.
 
 Limits:
 - Relies on a few private discord.py names - `CommandTree._call`, `Client._get_state`,
@@ -58,6 +61,7 @@ from discord.state import ConnectionState
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
 from core.discord.outbound import DiscordNotifier, OutboundCall, OutboundKind, OutboundOutcome
+from core.dry_run.scope import current_dry_run
 from core.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -317,6 +321,9 @@ class InteractionEndpoint:
         task = loop.create_task(self._dispatch(interaction, kind), context=context)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if (dry_run := current_dry_run()) is not None:
+            # The work after the reply runs in the dry run's transaction: it must end first.
+            dry_run.finish_before_rollback(task)
 
         done, _ = await asyncio.wait(
             {reply, task}, timeout=self.response_deadline_s, return_when=asyncio.FIRST_COMPLETED

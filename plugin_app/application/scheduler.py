@@ -1,5 +1,6 @@
 """A small asyncio scheduler for the plugins' periodic tasks: one task per job, each
-sleeping its interval then running; a run that raises is logged and the job goes on.
+sleeping its interval then running (a `run_at_start` job runs first, then sleeps); a run
+that raises is logged and the job goes on.
 Jobs are grouped by owner (the plugin id) so one plugin's jobs can be cancelled alone."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class Job:
     name: str
     interval: timedelta
     run: Callable[[], Awaitable[None]]
+    run_at_start: bool = False
 
     @property
     def qualified_name(self) -> str:
@@ -37,14 +39,20 @@ class Scheduler:
     @staticmethod
     async def _loop(job: Job) -> None:
         seconds = job.interval.total_seconds()
+        if job.run_at_start:
+            await Scheduler._run(job)
         while True:
             await asyncio.sleep(seconds)
-            try:
-                await job.run()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("scheduled task %s failed", job.qualified_name)
+            await Scheduler._run(job)
+
+    @staticmethod
+    async def _run(job: Job) -> None:
+        try:
+            await job.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("scheduled task %s failed", job.qualified_name)
 
     async def cancel(self, owner: str) -> None:
         tasks = self._tasks.pop(owner, [])

@@ -4,7 +4,9 @@
 Every command gets a check and every component handler a wrapper: where the plugin is not
 enabled for the interaction's organization (`CommandProvider.command_organization`), the
 user gets an ephemeral "not available" reply instead — the Discord counterpart of the
-routes' 404.
+routes' 404. An interaction whose organization cannot be found is refused the same way,
+unless the plugin `answers_without_organization()` (then it runs, as a route naming no
+organization does).
 """
 
 from __future__ import annotations
@@ -56,7 +58,11 @@ async def _available(
     if not enablement.registry.is_active(record.plugin_id):
         return False
     organization_id = await plugin.command_organization(interaction)
-    return organization_id is not None and await enablement.is_enabled(record.plugin_id, organization_id)
+    if organization_id is None:
+        # Like a route naming no organization: the command itself answers (its own "not
+        # linked here"), if the plugin says it can.
+        return plugin.answers_without_organization()
+    return await enablement.is_enabled(record.plugin_id, organization_id)
 
 
 async def reply_unavailable(interaction: discord.Interaction) -> None:

@@ -108,7 +108,9 @@ class PluginSystem:
         if app.state.settings.scheduler_enabled:
             for record in active:
                 for task in record.contributions.tasks:
-                    self.scheduler.start(Job(record.plugin_id, task.name, task.interval, task.run))
+                    self.scheduler.start(
+                        Job(record.plugin_id, task.name, task.interval, task.run, task.run_at_start)
+                    )
         metrics.publish(self.registry)
         log.info("Plugin system initialized with %d plugins", self.registry.count())
         rejected = self.registry.rejected()
@@ -141,6 +143,7 @@ class PluginSystem:
                 settings=app.state.settings,
                 events=app.state.events,
                 ownership=app.state.ownership,
+                notifier=app.state.notifier,
                 enablement=self.enablement,
                 config=self.config,
             )
@@ -165,13 +168,20 @@ class PluginSystem:
                     pass
         await Plugin.filter(is_installed=True).exclude(plugin_id__in=list(seen)).update(is_installed=False)
 
+    def mount_routes(self, app: FastAPI) -> None:
+        """Include every loaded plugin's routers when the app is built, so the OpenAPI
+        schema is complete before start-up; each route's gate answers 404 for a plugin
+        rejected later (at start-up) or disabled for the organization."""
+        for record in self.registry.active():
+            c = record.contributions
+            gate = [Depends(require_plugin_enabled(record.plugin_id, c.locators))]
+            if c.api_router is not None:
+                app.include_router(c.api_router, prefix=API_PREFIX, dependencies=gate)
+            if c.page_router is not None:
+                app.include_router(c.page_router, dependencies=gate)
+
     def _wire(self, app: FastAPI, record: PluginRecord) -> None:
         c = record.contributions
-        gate = [Depends(require_plugin_enabled(record.plugin_id, c.locators))]
-        if c.api_router is not None:
-            app.include_router(c.api_router, prefix=API_PREFIX, dependencies=gate)
-        if c.page_router is not None:
-            app.include_router(c.page_router, dependencies=gate)
         for kind, resolver in c.ownership.items():
             app.state.ownership.register(kind, resolver)
         subscriptions = [

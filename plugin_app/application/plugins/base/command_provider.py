@@ -31,3 +31,7 @@ class CommandProvider(ABC):
             "organization_id", flat=True
         )
         return org_ids[0] if len(set(org_ids)) == 1 else None
+
+    def answers_without_organization(self) -> bool:
+        """True: an interaction whose organization is unknown runs and answers itself; False: refused."""
+        return False

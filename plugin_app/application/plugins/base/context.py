@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from core.discord import DiscordNotifier
 from core.events import Event, EventBus
 from core.ownership import OwnershipResolvers
 from core.settings import CoreSettings
@@ -20,6 +21,9 @@ class PluginContext:
     settings: CoreSettings
     events: EventBus
     ownership: OwnershipResolvers
+    # Messages to Discord on the plugin's own initiative (threads, warnings); captured in a
+    # dry-run and withheld without a bot token, like everything the app sends.
+    notifier: DiscordNotifier
     enablement: PluginEnablement
     config: PluginConfigService
 

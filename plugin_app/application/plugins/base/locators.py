@@ -11,6 +11,11 @@ from fastapi import Request
 
 from core.ownership import OwnershipResolvers
 
+# Organization ids are INTEGER columns on both databases. A number outside that range names
+# no organization and must not reach a query (PostgreSQL and SQLite raise on it): the
+# locator finds nothing, and the route answers it as it would anyway (422 or 404).
+MAX_ORGANIZATION_ID = 2**31 - 1
+
 
 def _as_int(value: object) -> int | None:
     if isinstance(value, bool):
@@ -18,8 +23,16 @@ def _as_int(value: object) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+            return None
     return None
+
+
+def _as_organization_id(value: object) -> int | None:
+    number = _as_int(value)
+    return number if number is not None and 1 <= number <= MAX_ORGANIZATION_ID else None
 
 
 @dataclass(frozen=True)
@@ -29,7 +42,7 @@ class FromPath:
     param: str
 
     async def locate(self, request: Request, ownership: OwnershipResolvers) -> int | None:
-        return _as_int(request.path_params.get(self.param))
+        return _as_organization_id(request.path_params.get(self.param))
 
 
 @dataclass(frozen=True)
@@ -39,7 +52,7 @@ class FromQuery:
     param: str
 
     async def locate(self, request: Request, ownership: OwnershipResolvers) -> int | None:
-        return _as_int(request.query_params.get(self.param))
+        return _as_organization_id(request.query_params.get(self.param))
 
 
 @dataclass(frozen=True)

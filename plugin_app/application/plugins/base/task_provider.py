@@ -9,11 +9,13 @@ from typing import NamedTuple
 
 
 class ScheduledTask(NamedTuple):
-    """Run `run()` every `interval` (the first run one interval after start-up)."""
+    """Run `run()` every `interval`; the first run one interval after start-up, or at start-up
+    with `run_at_start` (work that fell due while no process ran, such as timeouts)."""
 
     name: str
     interval: timedelta
     run: Callable[[], Awaitable[None]]
+    run_at_start: bool = False
 
 
 class TaskProvider(ABC):

@@ -1,0 +1,1 @@
+"""Request and response field types shared by plugin_app's plugins."""

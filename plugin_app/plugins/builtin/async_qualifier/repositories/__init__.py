@@ -1,0 +1,5 @@
+"""Data access of the async qualifier system."""
+
+from .async_qualifier_repository import AsyncQualifierRepository
+
+__all__ = ["AsyncQualifierRepository"]
