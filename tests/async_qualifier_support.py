@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from threading import Barrier
 from types import ModuleType, TracebackType
@@ -16,7 +15,6 @@ from typing import Any
 import httpx
 from tortoise import connections
 
-from core.models import Permission, Role
 from tests.factory import Caller, Factory
 
 # An arbitrary fixed moment the pinned race times count from.
@@ -26,38 +24,6 @@ _names = itertools.count(1)
 
 def not_found(entity: str) -> dict[str, str]:
     return {"detail": f"{entity} not found or insufficient permissions"}
-
-
-@dataclass(frozen=True)
-class Org:
-    """An organization with one caller per role, plus callers outside it."""
-
-    id: int
-    admin: Caller
-    manager: Caller  # Tournament Manager
-    reviewer: Caller  # Async Reviewer
-    moderator: Caller
-    member: Caller  # a member with no role
-    outsider: Caller  # not a member
-    global_admin: Caller  # permission ADMIN, not a member
-
-    @classmethod
-    def make(cls, factory: Factory) -> Org:
-        org = factory.organization()
-        return cls(
-            id=org,
-            admin=factory.user(org=org, roles=[Role.ADMIN]),
-            manager=factory.user(org=org, roles=[Role.TOURNAMENT_MANAGER]),
-            reviewer=factory.user(org=org, roles=[Role.ASYNC_REVIEWER]),
-            moderator=factory.user(org=org, roles=[Role.MODERATOR]),
-            member=factory.user(org=org),
-            outsider=factory.user(),
-            global_admin=factory.user(permission=Permission.ADMIN),
-        )
-
-    def runners(self, factory: Factory, count: int) -> list[Caller]:
-        """Fresh members without a role."""
-        return [factory.user(org=self.id) for _ in range(count)]
 
 
 class AsyncApi:

@@ -53,3 +53,13 @@ def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def legacy_server(database_url: str, server_logs: Path) -> Iterator[Server]:
     with run_server("legacy_app.main:app", {"DATABASE_URL": database_url}, server_logs) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def discord_api(server_logs: Path) -> Iterator[Server]:
+    """A stand-in for Discord's REST API (the only stand-in the tests use); one per module,
+    so each module reads only the calls its own servers made."""
+    with run_server(
+        "tests.discord_support:fake_discord_app", {}, server_logs, health_path="/_fake/healthz"
+    ) as server:
+        yield server

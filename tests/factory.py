@@ -15,7 +15,7 @@ from tortoise.backends.base import executor as tortoise_executor
 
 from core.auth import issue_token
 from core.database import tortoise_config
-from core.models import DiscordGuild, Organization, OrganizationMember, Permission, User
+from core.models import DiscordGuild, Organization, OrganizationMember, Permission, Role, User
 
 T = TypeVar("T")
 _counter = itertools.count(1)
@@ -90,3 +90,35 @@ class Factory:
 
     def guild(self, org: int, guild_id: int) -> None:
         self.run(DiscordGuild.create(organization_id=org, guild_id=guild_id))
+
+
+@dataclass(frozen=True)
+class Org:
+    """An organization with one caller per role, plus callers outside it."""
+
+    id: int
+    admin: Caller
+    manager: Caller  # Tournament Manager
+    reviewer: Caller  # Async Reviewer
+    moderator: Caller
+    member: Caller  # a member with no role
+    outsider: Caller  # not a member
+    global_admin: Caller  # permission ADMIN, not a member
+
+    @classmethod
+    def make(cls, factory: Factory) -> Org:
+        org = factory.organization()
+        return cls(
+            id=org,
+            admin=factory.user(org=org, roles=[Role.ADMIN]),
+            manager=factory.user(org=org, roles=[Role.TOURNAMENT_MANAGER]),
+            reviewer=factory.user(org=org, roles=[Role.ASYNC_REVIEWER]),
+            moderator=factory.user(org=org, roles=[Role.MODERATOR]),
+            member=factory.user(org=org),
+            outsider=factory.user(),
+            global_admin=factory.user(permission=Permission.ADMIN),
+        )
+
+    def runners(self, factory: Factory, count: int) -> list[Caller]:
+        """Fresh members without a role."""
+        return [factory.user(org=self.id) for _ in range(count)]

@@ -37,14 +37,6 @@ WAIT_S = 10.0
 
 
 @pytest.fixture(scope="module")
-def discord_api(server_logs: Path) -> Iterator[Server]:
-    with run_server(
-        "tests.discord_support:fake_discord_app", {}, server_logs, health_path="/_fake/healthz"
-    ) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def toy(discord_api: Server, server_logs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {
         "DATABASE_URL": sqlite_url(tmp_path_factory.mktemp("discord-toy")),

@@ -18,27 +18,17 @@ import pytest
 
 from core.dry_run import REPLAY_WINDOW_S, Verdict, sign, verify
 from tests.async_qualifier_support import AsyncApi, execute
-from tests.async_qualifier_support import Org as AsyncOrg
 from tests.discord_support import option, snowflake
 from tests.dry_run_support import HEADER, dry_run_header, table_counts
-from tests.factory import Caller, Factory
+from tests.factory import Caller, Factory, Org
 from tests.legacy_discord_support import APPLICATION_ID, command, discord_env, ephemeral, eventually, received
 from tests.plugin_support import plugin_app_server
 from tests.servers import Server, run_server
-from tests.tournament_support import Org as TournamentOrg
 from tests.tournament_support import TournamentApi
 
 SECRET = "dry-run-test-secret"
 CAPTURED = "X-Strangler-Dry-Run-Captured"
 WAIT_S = 10.0
-
-
-@pytest.fixture(scope="module")
-def discord_api(server_logs: Path) -> Iterator[Server]:
-    with run_server(
-        "tests.discord_support:fake_discord_app", {}, server_logs, health_path="/_fake/healthz"
-    ) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +168,7 @@ def test_verdicts(
 def test_dry_run_tournament_creation_answers_like_the_real_one_and_commits_nothing(
     tournaments: TournamentApi, factory: Factory
 ) -> None:
-    org = TournamentOrg.make(factory)
+    org = Org.make(factory)
     path = f"/api/tournaments/organizations/{org.id}"
     body = {"name": factory.unique("cup"), "description": "dry"}
     counts = dry_run_counts(tournaments.base_url)
@@ -194,7 +184,7 @@ def test_dry_run_tournament_creation_answers_like_the_real_one_and_commits_nothi
 def test_dry_run_match_creation_with_query_string_and_nested_transactions(
     tournaments: TournamentApi, factory: Factory
 ) -> None:
-    org = TournamentOrg.make(factory)
+    org = Org.make(factory)
     tournament = tournaments.create_tournament(org.manager, org.id, name=factory.unique("cup"))
     body = {
         "tournament_id": tournament["id"],
@@ -218,7 +208,7 @@ def test_dry_run_match_creation_with_query_string_and_nested_transactions(
 def test_dry_run_of_a_refused_write_answers_the_same_refusal(
     tournaments: TournamentApi, factory: Factory
 ) -> None:
-    org = TournamentOrg.make(factory)
+    org = Org.make(factory)
     path = f"/api/tournaments/organizations/{org.id}"
     dry, real = dry_then_real(tournaments.client, "POST", path, org.member, factory, json={"name": "nope"})
     assert dry.status_code == 403
@@ -226,7 +216,7 @@ def test_dry_run_of_a_refused_write_answers_the_same_refusal(
 
 
 def test_dry_run_opening_an_async_race_commits_nothing(qualifiers: AsyncApi, factory: Factory) -> None:
-    org = AsyncOrg.make(factory)
+    org = Org.make(factory)
     qualifier = qualifiers.qualifier(org.manager, org.id)
     pool = qualifiers.pool(org.manager, qualifier["id"], "Standard", permalinks=2)
     path = f"{AsyncApi.PREFIX}/{qualifier['id']}/races"
@@ -242,7 +232,7 @@ def test_dry_run_opening_an_async_race_commits_nothing(qualifiers: AsyncApi, fac
 def test_plugin_app_honours_the_same_header_and_answers_like_legacy(
     legacy: Server, plugin: Server, factory: Factory
 ) -> None:
-    org = TournamentOrg.make(factory)
+    org = Org.make(factory)
     path = f"/api/tournaments/organizations/{org.id}"
     body = {"name": factory.unique("cup")}
     before = table_counts(factory)
@@ -261,7 +251,7 @@ def test_plugin_app_honours_the_same_header_and_answers_like_legacy(
 def test_dry_run_async_start_replies_with_the_seed_but_opens_no_race_and_no_thread(
     legacy: Server, discord_api: Server, qualifiers: AsyncApi, factory: Factory
 ) -> None:
-    org = AsyncOrg.make(factory)
+    org = Org.make(factory)
     channel = snowflake()
     qualifier = qualifiers.qualifier(org.manager, org.id, discord_channel_id=channel)
     qualifiers.pool(org.manager, qualifier["id"], "Standard", permalinks=1)
@@ -337,7 +327,7 @@ def _twice(method: str, path: str) -> list[tuple[str, str]]:
 def test_a_header_that_does_not_verify_is_ignored_and_the_write_commits(
     tournaments: TournamentApi, factory: Factory, make_headers: Any, outcome: str
 ) -> None:
-    org = TournamentOrg.make(factory)
+    org = Org.make(factory)
     path = f"/api/tournaments/organizations/{org.id}"
     name = factory.unique("cup")
     counts = dry_run_counts(tournaments.base_url)
@@ -358,7 +348,7 @@ def test_a_header_that_does_not_verify_is_ignored_and_the_write_commits(
 def test_interleaved_dry_runs_and_real_writes_do_not_interfere(
     tournaments: TournamentApi, factory: Factory
 ) -> None:
-    org = TournamentOrg.make(factory)
+    org = Org.make(factory)
     path = f"/api/tournaments/organizations/{org.id}"
     requests = [
         (f"{kind}-{n}-{factory.unique('cup')}", kind == "dry") for n in range(10) for kind in ("real", "dry")

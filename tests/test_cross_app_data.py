@@ -17,12 +17,11 @@ import httpx
 import pytest
 
 from tests.async_qualifier_support import AsyncApi, audit_actions, execute, pin_elapsed, score, username
-from tests.async_qualifier_support import Org as AsyncOrg
 from tests.discord_support import snowflake
-from tests.factory import Caller, Factory
+from tests.factory import Caller, Factory, Org
 from tests.plugin_support import plugin_app_server
 from tests.servers import Server
-from tests.tournament_support import Org, TournamentApi
+from tests.tournament_support import TournamentApi
 
 THREAD_ID = 1_575_000_000_000_000_123  # beyond 2**53: a snowflake must survive both ORMs
 
@@ -171,7 +170,7 @@ def test_tournament_rows_written_by_one_app_read_by_the_other(direction: Directi
 def test_async_qualifier_rows_written_by_one_app_read_by_the_other(
     direction: Direction, factory: Factory
 ) -> None:
-    org = AsyncOrg.make(factory)
+    org = Org.make(factory)
     first, second, third = org.runners(factory, 3)
     with AsyncApi(direction.writer.url) as w, AsyncApi(direction.reader.url) as r:
         channel = snowflake()

@@ -11,7 +11,6 @@ import pytest
 
 from tests.async_qualifier_support import (
     AsyncApi,
-    Org,
     audit_actions,
     execute,
     not_found,
@@ -19,7 +18,7 @@ from tests.async_qualifier_support import (
     score,
     username,
 )
-from tests.factory import Caller, Factory
+from tests.factory import Caller, Factory, Org
 from tests.servers import Server
 
 QUALIFIER_404 = not_found("Async qualifier")

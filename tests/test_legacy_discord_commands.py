@@ -19,9 +19,9 @@ from legacy_app.discordbot.commands.async_qualifier import (
     RECALCULATED,
     Refusal,
 )
-from tests.async_qualifier_support import AsyncApi, Org, audit_actions, execute, pin_elapsed
+from tests.async_qualifier_support import AsyncApi, audit_actions, execute, pin_elapsed
 from tests.discord_support import option, snowflake
-from tests.factory import Caller, Factory
+from tests.factory import Caller, Factory, Org
 from tests.legacy_discord_support import (
     EPHEMERAL,
     click,
@@ -37,14 +37,6 @@ from tests.legacy_discord_support import (
 from tests.servers import Server, run_server
 
 SEED_URL = "https://seeds.example/{pool}/{n}"
-
-
-@pytest.fixture(scope="module")
-def discord_api(server_logs: Path) -> Iterator[Server]:
-    with run_server(
-        "tests.discord_support:fake_discord_app", {}, server_logs, health_path="/_fake/healthz"
-    ) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,9 @@ from core.settings import CoreSettings
 from legacy_app.tasks import scheduler_lifespan
 from legacy_app.tasks.async_qualifier_tasks import TIMED_OUT, TIMEOUT_WARNING
 from legacy_app.tasks.scheduler import PeriodicTask, Scheduler
-from tests.async_qualifier_support import AsyncApi, Org, execute, pin_elapsed
+from tests.async_qualifier_support import AsyncApi, execute, pin_elapsed
 from tests.discord_support import snowflake
-from tests.factory import Caller, Factory
+from tests.factory import Caller, Factory, Org
 from tests.legacy_discord_support import discord_env, eventually, messages_to
 from tests.servers import Server, run_server
 
@@ -87,14 +87,6 @@ def test_scheduler_enabled_false_starts_nothing() -> None:
 
 
 # -- the async qualifier tasks, on two servers ----------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def discord_api(server_logs: Path) -> Iterator[Server]:
-    with run_server(
-        "tests.discord_support:fake_discord_app", {}, server_logs, health_path="/_fake/healthz"
-    ) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

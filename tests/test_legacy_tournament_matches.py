@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.factory import Factory
+from tests.factory import Factory, Org
 from tests.servers import Server
-from tests.tournament_support import FORBIDDEN, SPEEDGAMING, Org, TournamentApi, parse_utc, scheduled_match
+from tests.tournament_support import FORBIDDEN, SPEEDGAMING, TournamentApi, parse_utc, scheduled_match
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.factory import Caller, Factory
+from tests.factory import Caller, Factory, Org
 from tests.servers import Server
-from tests.tournament_support import FORBIDDEN, Org, TournamentApi, parse_utc, scheduled_match
+from tests.tournament_support import FORBIDDEN, TournamentApi, parse_utc, scheduled_match
 
 TOO_LARGE_ID = 2**63
 

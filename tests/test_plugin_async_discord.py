@@ -18,9 +18,9 @@ import pytest
 
 from plugin_app.application.plugins.commands import NOT_AVAILABLE
 from tests import test_legacy_discord_commands as legacy_scenarios
-from tests.async_qualifier_support import AsyncApi, Org, execute, scenarios
+from tests.async_qualifier_support import AsyncApi, execute, scenarios
 from tests.discord_support import option, snowflake
-from tests.factory import Factory
+from tests.factory import Factory, Org
 from tests.legacy_discord_support import click, command, discord_env, ephemeral, reply
 from tests.plugin_support import PLUGIN_APP, PluginAdmin
 from tests.servers import Server, run_server
@@ -37,14 +37,6 @@ PLUGIN_ID = "async_qualifier"
 
 # legacy_app's scenarios, collected here with this module's fixtures: they drive plugin_app.
 globals().update(scenarios(legacy_scenarios))
-
-
-@pytest.fixture(scope="module")
-def discord_api(server_logs: Path) -> Iterator[Server]:
-    with run_server(
-        "tests.discord_support:fake_discord_app", {}, server_logs, health_path="/_fake/healthz"
-    ) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

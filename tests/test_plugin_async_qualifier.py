@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from tests import test_legacy_async_qualifiers as legacy_scenarios
-from tests.async_qualifier_support import AsyncApi, Org, execute, pin_elapsed, scenarios
-from tests.factory import Caller, Factory
+from tests.async_qualifier_support import AsyncApi, execute, pin_elapsed, scenarios
+from tests.factory import Caller, Factory, Org
 from tests.plugin_support import PluginAdmin, plugin_app_server
 from tests.servers import ROOT, Server
 

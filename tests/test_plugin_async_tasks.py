@@ -21,9 +21,9 @@ import pytest
 
 from plugin_app.application.scheduler import Job, Scheduler
 from tests import test_legacy_tasks as legacy_scenarios
-from tests.async_qualifier_support import AsyncApi, Org, scenarios
+from tests.async_qualifier_support import AsyncApi, scenarios
 from tests.discord_support import snowflake
-from tests.factory import Factory
+from tests.factory import Factory, Org
 from tests.legacy_discord_support import discord_env, eventually, messages_to, received
 from tests.plugin_support import PLUGIN_APP
 from tests.servers import Server, run_server
@@ -43,14 +43,6 @@ PLUGIN_BOT_TOKEN = "plugin-bot-token"
 def plugin_env(database_url: str, discord_api: Server, **settings: str) -> dict[str, str]:
     env = discord_env(database_url, discord_api, race_timeout_check_seconds=CHECK_SECONDS, **settings)
     return {**env, "STRANGLER_PLUGIN_ENTRY_POINTS": "false"}
-
-
-@pytest.fixture(scope="module")
-def discord_api(server_logs: Path) -> Iterator[Server]:
-    with run_server(
-        "tests.discord_support:fake_discord_app", {}, server_logs, health_path="/_fake/healthz"
-    ) as server:
-        yield server
 
 
 # Defined before the shared scenarios, so it runs before `schedulers` starts a legacy_app

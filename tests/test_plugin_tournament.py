@@ -27,10 +27,10 @@ import pytest
 import tests.test_legacy_tournament_matches as legacy_match_scenarios
 import tests.test_legacy_tournaments as legacy_tournament_scenarios
 from core.models import Permission
-from tests.factory import Caller, Factory
+from tests.factory import Caller, Factory, Org
 from tests.plugin_support import PluginAdmin, manifest, plugin_app_server, write_plugin
 from tests.servers import ROOT, Server
-from tests.tournament_support import Org, TournamentApi, scheduled_match
+from tests.tournament_support import TournamentApi, scheduled_match
 
 NOT_FOUND = {"detail": "Not Found"}
 

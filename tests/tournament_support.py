@@ -4,46 +4,16 @@ and a thin HTTP client for the tournament routes (every call goes over HTTP)."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 import httpx
 
-from core.models import Permission, Role
-from tests.factory import Caller, Factory
+from tests.factory import Caller, Org
 
 FORBIDDEN = {"detail": "Insufficient permissions"}
 SPEEDGAMING = {"detail": "schedule is managed by SpeedGaming"}
-
-
-@dataclass(frozen=True)
-class Org:
-    """An organization with one caller per role, plus callers outside it."""
-
-    id: int
-    admin: Caller
-    manager: Caller
-    reviewer: Caller
-    moderator: Caller
-    member: Caller  # a member with no role
-    outsider: Caller  # not a member
-    global_admin: Caller  # permission ADMIN, not a member
-
-    @classmethod
-    def make(cls, factory: Factory) -> Org:
-        org = factory.organization()
-        return cls(
-            id=org,
-            admin=factory.user(org=org, roles=[Role.ADMIN]),
-            manager=factory.user(org=org, roles=[Role.TOURNAMENT_MANAGER]),
-            reviewer=factory.user(org=org, roles=[Role.ASYNC_REVIEWER]),
-            moderator=factory.user(org=org, roles=[Role.MODERATOR]),
-            member=factory.user(org=org),
-            outsider=factory.user(),
-            global_admin=factory.user(permission=Permission.ADMIN),
-        )
 
 
 class TournamentApi:
