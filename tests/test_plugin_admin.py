@@ -80,7 +80,6 @@ def test_the_admin_page_is_served(server: Server) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 def test_an_admin_enables_a_plugin_on_the_page_and_its_routes_answer(
     server: Server, factory: Factory
 ) -> None:
