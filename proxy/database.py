@@ -29,7 +29,7 @@ PROXY_APP_LABEL = "proxy"
 CONNECTION_NAME = "proxy"
 PROXY_APPS: dict[str, dict[str, Any]] = {
     PROXY_APP_LABEL: {
-        "models": ["proxy.flags.audit"],
+        "models": ["proxy.flags.audit", "proxy.shadow.records"],
         "migrations": "proxy.migrations",
         "default_connection": CONNECTION_NAME,
     },

@@ -64,6 +64,49 @@ class ProxySettings(BaseSettings):
         validation_alias="STRANGLER_DISCORD_BRIDGE_PUBLIC_KEY",
         description="Hex Ed25519 key of `strangler discord-bridge`, trusted beside Discord's own",
     )
+    # Shadow traffic (proxy.shadow): mirrors in modes shadow and live.
+    shadow_enabled: bool = Field(
+        True,
+        validation_alias="STRANGLER_SHADOW_ENABLED",
+        description="Off: shadow and live serve like legacy and plugin, nothing mirrored",
+    )
+    shadow_max_in_flight: int = Field(64, validation_alias="STRANGLER_SHADOW_MAX_IN_FLIGHT")
+    shadow_timeout_s: float = Field(15.0, validation_alias="STRANGLER_SHADOW_TIMEOUT")
+    shadow_request_timeout_s: float = Field(6.0, validation_alias="STRANGLER_SHADOW_REQUEST_TIMEOUT")
+    shadow_capture_bytes: int = Field(1024 * 1024, validation_alias="STRANGLER_SHADOW_CAPTURE_BYTES")
+    shadow_noise_warmup: int = Field(5, validation_alias="STRANGLER_SHADOW_NOISE_WARMUP")
+    shadow_noise_probe_every: int = Field(20, validation_alias="STRANGLER_SHADOW_NOISE_PROBE_EVERY")
+    shadow_noise_min_hits: int = Field(2, validation_alias="STRANGLER_SHADOW_NOISE_MIN_HITS")
+    shadow_latency_pairs: int = Field(2048, validation_alias="STRANGLER_SHADOW_LATENCY_PAIRS")
+    shadow_mismatch_retention: int = Field(10_000, validation_alias="STRANGLER_SHADOW_MISMATCH_RETENTION")
+    shadow_record_body_bytes: int = Field(
+        64 * 1024,
+        validation_alias="STRANGLER_SHADOW_RECORD_BODY_BYTES",
+        description="Each answer's body kept in a mismatch record, at most (redacted first)",
+    )
+    # The cutover gate and the guard (proxy.gate); budgets are defined in proxy/gate/budgets.py.
+    prometheus_url: str | None = Field(
+        None,
+        validation_alias="PROMETHEUS_URL",
+        description="Read the gate's data from this Prometheus; unset: the proxy's own samples",
+    )
+    gate_window_s: float = Field(900.0, validation_alias="STRANGLER_GATE_WINDOW")
+    gate_min_pairs: int = Field(200, validation_alias="STRANGLER_GATE_MIN_PAIRS")
+    gate_min_answers: int = Field(100, validation_alias="STRANGLER_GATE_MIN_ANSWERS")
+    gate_min_memory_samples: int = Field(3, validation_alias="STRANGLER_GATE_MIN_MEMORY_SAMPLES")
+    gate_latency_ratio: float = Field(1.05, validation_alias="STRANGLER_GATE_LATENCY_RATIO")
+    gate_memory_ratio: float = Field(1.10, validation_alias="STRANGLER_GATE_MEMORY_RATIO")
+    gate_max_mismatch_rate: float = Field(0.01, validation_alias="STRANGLER_GATE_MAX_MISMATCH_RATE")
+    gate_error_rate_margin: float = Field(0.005, validation_alias="STRANGLER_GATE_ERROR_RATE_MARGIN")
+    gate_bootstrap_resamples: int = Field(2000, validation_alias="STRANGLER_GATE_BOOTSTRAP_RESAMPLES")
+    gate_sample_interval_s: float = Field(
+        5.0,
+        validation_alias="STRANGLER_GATE_SAMPLE_INTERVAL",
+        description="How often the proxy samples the apps' memory and its own counters",
+    )
+    guard_enabled: bool = Field(True, validation_alias="STRANGLER_GUARD_ENABLED")
+    guard_window_s: float = Field(300.0, validation_alias="STRANGLER_GUARD_WINDOW")
+    guard_interval_s: float = Field(30.0, validation_alias="STRANGLER_GUARD_INTERVAL")
     # `strangler discord-bridge` (proxy.discord_bridge).
     proxy_url: str = Field("http://127.0.0.1:8000", validation_alias="STRANGLER_PROXY_URL")
     discord_bot_token: str = Field("", validation_alias="STRANGLER_DISCORD_BOT_TOKEN")

@@ -364,7 +364,9 @@ def test_the_flagd_provider_evaluates_what_the_store_wrote(
 ) -> None:
     client, env = flagd_client
     assert variant_for(client, "3") == "legacy"
-    strangler(env, "flip", "tournament-api", "--org", "3", "--to", "live", "--reason", "provider test")
+    strangler(
+        env, "flip", "tournament-api", "--org", "3", "--to", "live", "--reason", "provider test", "--force"
+    )
     assert eventually(lambda: variant_for(client, "3") == "live")
     assert variant_for(client, "4") == "legacy"
     strangler(env, "flip", "tournament-api", "--org", "3", "--to", "shadow=50,legacy=50", "--reason", "split")

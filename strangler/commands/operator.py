@@ -22,9 +22,14 @@ from proxy.database import DatabaseUnavailable, ProxyDatabase
 from proxy.flags.audit import DEFAULT_LIMIT, MAX_LIMIT, AuditEntry
 from proxy.flags.document import parse_assignment, parse_surface
 from proxy.flags.errors import FlagsError
+from proxy.flags.gate import Gate, needs_gate, not_checked
 from proxy.flags.store import Applied, FlagStore
+from proxy.gate.evaluation import decided, forced_reason
+from proxy.gate.verdict import Verdict
 from proxy.operator.status import StatusView, status_view
 from proxy.settings import ProxySettings
+from strangler import remote_gate
+from strangler.commands.gate import print_evaluation
 from strangler.errors import CliError, cli_errors
 
 app = typer.Typer()
@@ -44,7 +49,7 @@ def _actor() -> str:
         return "cli"
 
 
-def _with_store(action: Callable[[FlagStore], Awaitable[T]]) -> T:
+def _with_store(action: Callable[[FlagStore], Awaitable[T]], gate: Gate = not_checked) -> T:
     """Run `action` against the store the proxy's settings describe; turn refusals into
     one-line CLI errors."""
     settings = ProxySettings()
@@ -52,7 +57,7 @@ def _with_store(action: Callable[[FlagStore], Awaitable[T]]) -> T:
     async def run() -> T:
         database = ProxyDatabase(settings.database_url)
         try:
-            return await action(FlagStore.from_settings(settings, database))
+            return await action(FlagStore.from_settings(settings, database, gate))
         finally:
             await database.close()
 
@@ -115,10 +120,28 @@ def flip(
     reason: str = typer.Option(..., "--reason", help="Why; kept in the audit log"),
     force: bool = typer.Option(False, "--force", help="Move although the cutover gate refuses (audited)"),
 ) -> None:
-    """Move one organization of one flag to a mode."""
+    """Move one organization of one flag to a mode. A move that lets the plugin answer
+    (live, plugin) needs the cutover gate to pass, or --force with a --reason (audited)."""
     surface, assignment = _parse(lambda: (parse_surface(flag), parse_assignment(to)))
+    gate: Gate = not_checked
+    if needs_gate(assignment):
+        # Refusals that need no gate come first, as the write path would give them.
+        if org <= 0:
+            raise CliError(f"organization id must be a positive integer, not {org}")
+        if not reason.strip():
+            raise CliError("a reason is required")
+        evaluation = asyncio.run(remote_gate.evaluate(ProxySettings(), surface, org))
+        print_evaluation(evaluation)
+        if evaluation.verdict is not Verdict.PASS:
+            if not force:
+                raise CliError(
+                    f"refusing to move {surface.value} of organization {org} to {assignment}: the cutover "
+                    f"{evaluation.summary()}. Force it with --force and a --reason if you must."
+                )
+            reason = forced_reason(reason, evaluation)
+        gate = decided(evaluation)
     applied = _with_store(
-        lambda store: store.flip(surface, org, assignment, actor=_actor(), reason=reason, force=force)
+        lambda store: store.flip(surface, org, assignment, actor=_actor(), reason=reason, force=force), gate
     )
     _print_applied(applied, f"{surface.value} of organization {org} is already {assignment}")
 
