@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from core.auth import issue_token
 from core.events import EventBus
@@ -50,6 +51,28 @@ class DemoToken:
     user: str
     role: str
     token: str
+    user_id: int = 0
+    discord_id: int | None = None
+    organization_id: int | None = None  # None: the global operator
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DemoMember:
+    """A member of a demo organization, with or without a token: Discord interactions
+    (load tests, demos) name the user by `discord_id` alone."""
+
+    organization_id: int
+    user: str
+    user_id: int
+    discord_id: int | None
+    roles: tuple[str, ...]
+    guild_id: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "roles": list(self.roles)}
 
 
 @dataclass
@@ -88,7 +111,8 @@ async def issue_demo_tokens() -> list[DemoToken]:
     await ApiToken.filter(name=DEMO_TOKEN_NAME).update(is_active=False)
     tokens = []
     operator = await User.get(discord_username="operator")
-    tokens.append(DemoToken("operator", "global SUPERADMIN", await issue_token(operator, DEMO_TOKEN_NAME)))
+    token = await issue_token(operator, DEMO_TOKEN_NAME)
+    tokens.append(DemoToken("operator", "global SUPERADMIN", token, operator.id, operator.discord_id))
     for name in ORGANIZATIONS:
         org = await Organization.get(name=name)
         members = await OrganizationMember.filter(organization=org).select_related("user").order_by("id")
@@ -96,12 +120,32 @@ async def issue_demo_tokens() -> list[DemoToken]:
             roles = list(member.roles or [])
             if roles or member.user.discord_username.endswith("runner1"):
                 label = f"{', '.join(roles) or 'member'} @ org {org.id}"
+                user = member.user
+                token = await issue_token(user, DEMO_TOKEN_NAME)
                 tokens.append(
-                    DemoToken(
-                        member.user.discord_username, label, await issue_token(member.user, DEMO_TOKEN_NAME)
-                    )
+                    DemoToken(user.discord_username, label, token, user.id, user.discord_id, org.id)
                 )
     return tokens
+
+
+async def demo_members() -> list[DemoMember]:
+    """Every member of the demo organizations, with their Discord ids and guild."""
+    members = []
+    for name in ORGANIZATIONS:
+        org = await Organization.get(name=name)
+        guild = await DiscordGuild.filter(organization=org).order_by("id").first()
+        for member in await OrganizationMember.filter(organization=org).select_related("user").order_by("id"):
+            members.append(
+                DemoMember(
+                    org.id,
+                    member.user.discord_username,
+                    member.user.id,
+                    member.user.discord_id,
+                    tuple(member.roles or ()),
+                    guild.guild_id if guild is not None else None,
+                )
+            )
+    return members
 
 
 async def _organization(index: int, name: str) -> DemoOrganization:

@@ -1,0 +1,1 @@
+"""The dashboards' builders. Each module's `dashboard()` returns one dashboard builder."""
