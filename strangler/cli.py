@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from strangler.commands import operator, seed, servers, up
+from strangler.commands import (
+    bench,
+    dashboards,
+    discord_bridge,
+    gate,
+    loadtest,
+    operator,
+    seed,
+    servers,
+    shadow,
+    up,
+)
 
 app = typer.Typer(
     name="strangler",
@@ -12,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-for module in (servers, operator, seed, up):
+for module in (servers, operator, gate, shadow, discord_bridge, seed, up, loadtest, dashboards, bench):
     app.registered_commands.extend(module.app.registered_commands)
 
 if __name__ == "__main__":

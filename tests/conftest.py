@@ -18,6 +18,19 @@ from tests.servers import Server, run_server
 BACKENDS = [b for b in os.environ.get("STRANGLER_TEST_BACKENDS", "sqlite,postgres").split(",") if b]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With STRANGLER_TEST_DATABASE_ONLY=1 keep only the tests that run on `database_url`:
+    scripts/test runs the PostgreSQL pass of those beside a full SQLite pass, so every
+    test runs once and the two backends share the machine's two cores."""
+    if os.environ.get("STRANGLER_TEST_DATABASE_ONLY") != "1":
+        return
+    keep = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    dropped = [item for item in items if item not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 def migrate_shared_schema(database_url: str) -> None:
     """What `strangler migrate` does: the core tables and the two systems' tables."""
     from legacy_app.database import TORTOISE_APPS

@@ -1,0 +1,89 @@
+"""nginx (Debian's package) as the reference reverse proxy: started by the benchmark in
+the foreground with its own configuration in a scratch directory, one worker, keep-alive
+connections to the backend (what a production nginx in front of an app would use)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from benchmarks.processes import Service, free_port, run_service
+
+CONFIG = """\
+{user}worker_processes 1;
+daemon off;
+pid {scratch}/nginx.pid;
+error_log {scratch}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {scratch}/client_body;
+    proxy_temp_path {scratch}/proxy;
+    fastcgi_temp_path {scratch}/fastcgi;
+    uwsgi_temp_path {scratch}/uwsgi;
+    scgi_temp_path {scratch}/scgi;
+    keepalive_requests 1000000;
+    upstream backend {{
+        server {backend};
+        keepalive 64;
+        keepalive_requests 1000000;
+        keepalive_timeout 4s;  # below uvicorn's 5 s, as the proxy's pool does
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+    }}
+}}
+"""
+
+
+def binary() -> str | None:
+    return shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(path, os.X_OK)), None
+    )
+
+
+def version() -> str:
+    path = binary()
+    if path is None:
+        return "not installed"
+    output = subprocess.run([path, "-v"], capture_output=True, text=True).stderr
+    match = re.search(r"nginx/(\S+)", output)
+    return match.group(1) if match else output.strip()
+
+
+@contextmanager
+def run_nginx(backend_url: str, scratch: Path, cpus: str | None) -> Iterator[Service]:
+    path = binary()
+    if path is None:
+        raise RuntimeError("nginx is not installed (apt-get install -y nginx)")
+    scratch.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    # As root, nginx's workers would switch to `nobody`, who cannot write the scratch dir.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    config = scratch / "nginx.conf"
+    config.write_text(
+        CONFIG.format(user=user, scratch=scratch, port=port, backend=backend_url.removeprefix("http://"))
+    )
+    command = [path, "-p", str(scratch), "-e", str(scratch / "error.log"), "-c", str(config)]
+    with run_service(
+        "nginx",
+        command,
+        url=f"http://127.0.0.1:{port}",
+        health_path="/healthz",
+        log_dir=scratch,
+        cpus=cpus,
+    ) as service:
+        yield service
