@@ -17,7 +17,6 @@ Without chromium this test fails - it does not skip: scripts/test installs chrom
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,32 +24,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.browser_support import CHROMIUM_ARGS, chromium
 from tests.factory import Factory, Org
 from tests.shadow_support import ADMIN_TOKEN, Stack, app_servers, changed_plugin, shadow_proxy
 
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 FLAG = "tournament-api"
 PATCH_TOURNAMENT = "PATCH /api/tournaments/{tid}"
 TIMEOUT_MS = 10_000
-
-
-def chromium() -> str:
-    for candidate in CHROMIUM_CANDIDATES:
-        if Path(candidate).exists():
-            return candidate
-    found = shutil.which("chromium")
-    if found is None:
-        pytest.fail("Debian's chromium is not installed: `apt-get install chromium` (scripts/test does it)")
-    return found
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,10 @@ import httpx
 import pytest
 
 from core.models import Permission, Role
+from tests.browser_support import CHROMIUM_ARGS, chromium
 from tests.factory import Factory
 from tests.plugin_support import EXAMPLE_PLUGINS, PluginAdmin, get, plugin_app_server
 from tests.servers import Server
-
-CHROMIUM = Path("/usr/lib/chromium/chromium")
 
 ADMIN_CALLS = [
     ("GET", "/api/admin/plugins", None),
@@ -92,7 +91,7 @@ def test_an_admin_enables_a_plugin_on_the_page_and_its_routes_answer(
     assert get(server, greetings, member.headers).status_code == 404
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.set_default_timeout(10_000)

@@ -12,39 +12,19 @@ Without chromium this test fails - it does not skip: scripts/test installs chrom
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.browser_support import CHROMIUM_ARGS, chromium
 from tests.parity_support import Cast, seeded_database
 from tests.plugin_support import PluginAdmin, plugin_app_server
 from tests.servers import Server
 
-CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PLUGIN = "tournament"
 NOT_FOUND = {"detail": "Not Found"}
-
-
-def chromium() -> str:
-    for candidate in CHROMIUM_CANDIDATES:
-        if Path(candidate).exists():
-            return candidate
-    found = shutil.which("chromium")
-    if found is None:
-        pytest.fail("Debian's chromium is not installed: `apt-get install chromium` (scripts/test does it)")
-    return found
 
 
 @pytest.fixture(scope="module")
