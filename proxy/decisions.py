@@ -38,14 +38,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from pathlib import Path
 from typing import Any
 
 from openfeature import api
@@ -59,6 +55,8 @@ from openfeature.provider.no_op_provider import NoOpProvider
 from prometheus_client import CollectorRegistry
 
 from proxy.flag_changes import FlagChangeCounter
+from proxy.flags.errors import DocumentError, FlagsFileError
+from proxy.flags.flag_file import FlagFile
 from proxy.modes import KILL_SWITCH_FLAG, Mode, Surface
 from proxy.settings import ProxySettings
 
@@ -195,6 +193,16 @@ class DecisionEngine:
 
     # -- lifecycle -------------------------------------------------------------------
 
+    async def _ensure_flag_document(self) -> None:
+        """Create the live document from the seed on first start, the store's own way
+        (locked, validated); without one, every decision is legacy."""
+        flag_file = FlagFile(self._settings.flags_path, self._settings.seed_flags_path)
+        try:
+            async with flag_file.locked():
+                flag_file.create_from_seed()
+        except (FlagsFileError, DocumentError) as exc:
+            logger.warning("no usable flag document (%s): everything is served by legacy", exc)
+
     async def start(self) -> None:
         if self._settings.flagd_host:
             provider = FlagdProvider(
@@ -203,7 +211,7 @@ class DecisionEngine:
                 port=self._settings.flagd_port,
             )
         else:
-            ensure_flag_document(self._settings.flags_path, self._settings.seed_flags_path)
+            await self._ensure_flag_document()
             provider = FlagdProvider(
                 resolver_type=ResolverType.FILE,
                 offline_flag_source_path=str(self._settings.flags_path.resolve()),
@@ -341,22 +349,3 @@ def _reload_now(connector: FileWatcher) -> None:
     # within the same mtime tick, or renamed an older file into place.
     connector.last_modified = 0.0
     connector.safe_load_data()
-
-
-def ensure_flag_document(path: Path, seed: Path) -> None:
-    """Create the live flag document from the checked-in seed on first start."""
-    if path.exists():
-        return
-    if not seed.exists():
-        logger.warning("no flag document at %s and no seed at %s: everything is served by legacy", path, seed)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    shutil.copyfile(seed, temporary)
-    try:
-        os.link(temporary, path)  # fails if another process created it meanwhile: keep theirs
-    except FileExistsError:
-        pass
-    finally:
-        os.unlink(temporary)

@@ -24,7 +24,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,11 @@ from urllib.parse import parse_qs
 import httpx
 from nacl.signing import SigningKey
 
-from proxy.modes import KILL_SWITCH_FLAG, Mode, Surface
+from proxy.flags.document import FlagDocument, Split
+from proxy.modes import Mode, Surface
 from tests.servers import Server, run_server
 
 PROXY_HEALTH = "/_strangler/healthz"
-MODES = [mode.value for mode in Mode]
 
 
 # -- the echo backend -------------------------------------------------------------------
@@ -184,34 +184,23 @@ def run_echo(name: str, log_dir: Path, owners: Mapping[str, int] | None = None) 
 
 # -- flag documents ---------------------------------------------------------------------
 
-Assignment = str | list[tuple[str, int]]  # a mode, or a percentage split [(mode, weight), ...]
 
 
 def flag_document(
-    assignments: Mapping[Surface, Mapping[int, Assignment]] | None = None, *, kill_switch: bool = False
+    assignments: Mapping[Surface, Mapping[int, str | Sequence[tuple[str, int]]]] | None = None,
+    *,
+    kill_switch: bool = False,
 ) -> dict[str, Any]:
-    """A flagd document: every surface legacy except the given (organization -> mode or split)."""
-    flags: dict[str, Any] = {}
-    for surface in Surface:
-        chain: list[Any] = []
-        for organization, assignment in (assignments or {}).get(surface, {}).items():
-            outcome = (
-                assignment if isinstance(assignment, str) else {"fractional": [list(p) for p in assignment]}
-            )
-            chain += [{"==": [{"var": "organization"}, str(organization)]}, outcome]
-        flags[surface.value] = {
-            "state": "ENABLED",
-            "variants": {mode: mode for mode in MODES},
-            "defaultVariant": "legacy",
-            "targeting": {"if": [*chain, None]} if chain else {},
+    """A flag document in the store's own form (proxy.flags.document): every surface legacy
+    except the given organization -> mode, or -> [(mode, percent), …] for a split."""
+    parsed = {
+        surface: {
+            org: Mode(a) if isinstance(a, str) else Split(tuple((Mode(m), share) for m, share in a))
+            for org, a in per_org.items()
         }
-    flags[KILL_SWITCH_FLAG] = {
-        "state": "ENABLED",
-        "variants": {"on": True, "off": False},
-        "defaultVariant": "on" if kill_switch else "off",
-        "targeting": {},
+        for surface, per_org in (assignments or {}).items()
     }
-    return {"$schema": "https://flagd.dev/schema/v0/flags.json", "flags": flags}
+    return FlagDocument(parsed, kill_switch).to_json()
 
 
 def write_flags(path: Path, document: Mapping[str, Any] | str) -> None:
