@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from proxy.settings import VAR_DIR, ProxySettings
+from strangler.commands.seed import DEMO_TOKENS_FILE
 from strangler.errors import CliError, cli_errors
 from strangler.loadtest.locust import read_stats, run_locust
 from strangler.loadtest.plan import LoadTestPlan, check_plan, default_out_dir, parse_duration
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 app = typer.Typer()
 console = Console(highlight=False)
 SIGNING_KEY_VARIABLE = "STRANGLER_LOADTEST_SIGNING_KEY"
-DEFAULT_TOKENS_FILE = VAR_DIR / "demo-tokens.json"
 READ_TIMEOUT_S = 10.0
 
 
@@ -39,7 +39,7 @@ def loadtest(
     spawn_rate: float = typer.Option(10.0, "--spawn-rate", "-r", help="Users started per second"),
     duration: str = typer.Option("1m", "--duration", "-t", help="How long, e.g. 30s, 5m, 1h30m"),
     tokens_file: Path = typer.Option(
-        DEFAULT_TOKENS_FILE, "--tokens-file", help="Written by `strangler seed --tokens-file`"
+        DEMO_TOKENS_FILE, "--tokens-file", help="Written by `strangler up`, or `strangler seed --tokens-file`"
     ),
     out: Path | None = typer.Option(None, "--out", help="Report folder [default: var/loadtests/<time>]"),
     legacy_url: str | None = typer.Option(

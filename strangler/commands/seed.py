@@ -24,6 +24,9 @@ from strangler.errors import CliError, cli_errors
 app = typer.Typer()
 console = Console(width=160)
 TOKENS_FILE_MODE = 0o600
+# Where `strangler up` leaves the credentials it issued, and where `strangler loadtest`
+# looks for them by default.
+DEMO_TOKENS_FILE = Path(__file__).resolve().parents[2] / "var" / "demo-tokens.json"
 CREDENTIALS_VERSION = 1
 
 

@@ -86,11 +86,16 @@ def up(
     seed: bool = typer.Option(True, help="Create the demo data when missing and issue fresh demo tokens"),
 ) -> None:
     """Start legacy_app, plugin_app and the proxy; print the URLs and demo tokens."""
-    from strangler.commands.seed import run_seed
+    from strangler.commands.seed import DEMO_TOKENS_FILE, seed_demo, write_tokens_file
     from strangler.commands.servers import run_migrations
 
     run_migrations()
-    tokens = run_seed() if seed else []
+    tokens: list[tuple[str, str, str]] = []
+    if seed:
+        credentials = seed_demo()
+        # `strangler loadtest` reads them from here; seeding again would revoke these.
+        write_tokens_file(DEMO_TOKENS_FILE, credentials)
+        tokens = [(t.user, t.role, t.token) for t in credentials.tokens]
 
     processes = [
         Process("legacy_app", "legacy_app.main:app", legacy_port),
