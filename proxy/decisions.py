@@ -105,6 +105,11 @@ class Keying(Enum):
     UNCACHEABLE = "uncacheable"
 
 
+# Read per request: module names are found faster than members through their class.
+_BY_CALLER = Keying.ORGANIZATION_AND_CALLER
+_UNCACHEABLE = Keying.UNCACHEABLE
+
+
 def keying_of(targeting: Any, evaluators: Mapping[str, Any] | None = None) -> Keying:
     """What a flagd targeting rule reads. `$ref`s are followed into `evaluators`."""
     reads = _variables(targeting, evaluators or {}, depth=0)
@@ -283,10 +288,10 @@ class DecisionEngine:
     def decide(self, surface: Surface, organization: int, caller: str) -> Decision:
         """The mode of `surface` for this organization and caller (kill switch not included)."""
         cache = self._cache
-        keying = cache.keying.get(surface.value, Keying.ORGANIZATION_AND_CALLER)
-        if keying is Keying.UNCACHEABLE:
+        keying = cache.keying.get(surface, _BY_CALLER)
+        if keying is _UNCACHEABLE:
             return self.evaluate(surface, organization, caller)
-        key = (surface, organization, caller if keying is Keying.ORGANIZATION_AND_CALLER else None)
+        key = (surface, organization, caller if keying is _BY_CALLER else None)
         decision = cache.decisions.get(key)
         if decision is None:
             decision = self.evaluate(surface, organization, caller)

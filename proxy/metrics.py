@@ -30,6 +30,8 @@ NO_FLAG = "none"
 # prometheus-client reads it when first imported: it must be set before the process starts.
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 OTHER_ORGANIZATIONS = "other"
+# Bounds the hot path's cache of label children (keyed by raw status and organization).
+_CHILDREN_CACHE_SIZE = 10_000
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -82,9 +84,10 @@ class ProxyMetrics:
             ["result"],
             registry=self.registry,
         )
-        # labels() takes a lock and builds a key; the hot path reuses the children.
-        self._request_children: dict[tuple[str, ...], tuple[Counter, Histogram]] = {}
-        self._decision_children: dict[tuple[str, str, str], Counter] = {}
+        # labels() takes a lock and builds a key; the hot path reuses the children, found by
+        # the request's own values (no label strings built per request).
+        self._request_children: dict[tuple[object, ...], tuple[Counter, Histogram]] = {}
+        self._decision_children: dict[tuple[Surface | None, Mode, str], Counter] = {}
         self._lookup_children = {result: self.owner_lookups.labels(result.value) for result in LookupResult}
 
     def request(
@@ -96,25 +99,28 @@ class ProxyMetrics:
         status: int,
         seconds: float,
     ) -> None:
-        key = (
-            surface.value if surface is not None else NO_FLAG,
-            backend.value,
-            mode.value,
-            organization_label(organization, mode),
-            status_class(status),
-        )
+        key = (surface, backend, mode, organization if mode is not Mode.LEGACY else None, status)
         children = self._request_children.get(key)
         if children is None:
-            children = (self.requests.labels(*key), self.duration.labels(*key[:4]))
+            if len(self._request_children) >= _CHILDREN_CACHE_SIZE:
+                self._request_children.clear()
+            labels = (
+                surface.value if surface is not None else NO_FLAG,
+                backend.value,
+                mode.value,
+                organization_label(organization, mode),
+            )
+            children = (self.requests.labels(*labels, status_class(status)), self.duration.labels(*labels))
             self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
 
     def decision(self, surface: Surface | None, mode: Mode, reason: str) -> None:
-        key = (surface.value if surface is not None else NO_FLAG, mode.value, reason)
+        key = (surface, mode, reason)
         child = self._decision_children.get(key)
         if child is None:
-            child = self._decision_children[key] = self.decisions.labels(*key)
+            flag = surface.value if surface is not None else NO_FLAG
+            child = self._decision_children[key] = self.decisions.labels(flag, mode.value, reason)
         child.inc()
 
     def backend_error(self, backend: Backend, kind: BackendErrorKind) -> None:

@@ -11,13 +11,14 @@ class Mode(StrEnum):
     LIVE = "live"  # plugin answers; legacy mirrored and compared
     PLUGIN = "plugin"  # plugin answers, nothing mirrored
 
+    # Read on every request: looked up in tables built once, below.
     @property
     def primary(self) -> Backend:
-        return Backend.PLUGIN if self in (Mode.LIVE, Mode.PLUGIN) else Backend.LEGACY
+        return _PRIMARY[self]
 
     @property
     def mirror(self) -> Backend | None:
-        return {Mode.SHADOW: Backend.PLUGIN, Mode.LIVE: Backend.LEGACY}.get(self)
+        return _MIRROR[self]
 
 
 class Backend(StrEnum):
@@ -34,3 +35,16 @@ class Surface(StrEnum):
 
 
 KILL_SWITCH_FLAG = "kill-switch"
+
+_PRIMARY = {
+    Mode.LEGACY: Backend.LEGACY,
+    Mode.SHADOW: Backend.LEGACY,
+    Mode.LIVE: Backend.PLUGIN,
+    Mode.PLUGIN: Backend.PLUGIN,
+}
+_MIRROR: dict[Mode, Backend | None] = {
+    Mode.LEGACY: None,
+    Mode.SHADOW: Backend.PLUGIN,
+    Mode.LIVE: Backend.LEGACY,
+    Mode.PLUGIN: None,
+}
