@@ -111,5 +111,3 @@ class FlagFile:
             os.fsync(directory)
         finally:
             os.close(directory)
-
-
