@@ -1,13 +1,12 @@
-"""The one way the proxy reaches a backend: a shared, pooled aiohttp client.
+"""The one way the proxy reaches a backend: a keep-alive connection pool per backend.
 
-Why aiohttp: it decides the proxy's speed. Measured here (2 cores, proxy pinned to one,
-a FastAPI backend's 5 ms route, concurrency 16): a bare ASGI proxy on httpx's default
-transport ~1,500 µs of proxy CPU per request and ~25% of direct throughput; on aiohttp's
-client ~140-220 µs and ~80-95%; this full proxy (routing, owner lookup, flags, metrics)
-~210-280 µs. The lead's prototypes measured httpx over the httpx-aiohttp transport at
-~600 µs. benchmarks/proxy_overhead.py repeats the comparison with the real proxy. The
-choice stays behind this module: nothing else on the data path imports aiohttp, and
-client errors are translated into proxy.errors.BackendError here, where they enter.
+The client is proxy.http_client, a small HTTP/1.1 client on httptools: on this path the
+client is most of the proxy's cost, and aiohttp's ClientSession (the client before it) cost
+~105 µs of CPU per request where this one costs ~12 µs (docs/performance.md has the
+comparison, and the other clients tried). httpx's default transport, the platform's client
+elsewhere, measured ~1,500 µs per request here. Nothing else on the data path talks to a
+backend, and the client's errors are translated into proxy.errors.BackendError here, where
+they enter.
 
 What the forwarder guarantees: every method; the raw path and query string as sent;
 request and response bodies streamed (small ones, up to BUFFER_LIMIT, read whole, which
@@ -16,9 +15,9 @@ own server stamps Date and Server, as nginx does); the client's Host kept (so re
 and absolute URLs point at the proxy) and X-Forwarded-For/Proto/Host added; client-sent
 X-Strangler-* headers stripped; redirects passed through, never followed; cookies passed
 through, never stored, multiple Set-Cookie preserved; no decompression (bytes are relayed
-as they are); connect and read timeouts; every upstream response released in a `finally`
-(a leaked one costs ~5 MB per 1,000 requests). One difference a backend may see: a
-bodiless POST/PUT/PATCH/DELETE arrives with an explicit `Content-Length: 0`.
+as they are); connect and read timeouts; every upstream answer released in a `finally`.
+Differences a backend may see: a bodiless POST/PUT/PATCH arrives with `Content-Length: 0`,
+and a streamed request body (over BUFFER_LIMIT, or of unknown length) arrives chunked.
 """
 
 from __future__ import annotations
@@ -29,8 +28,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-from yarl import URL
+import orjson
 
 from proxy.asgi import BodyOverLimit, ClientDisconnected, Headers, Scope, Send
 from proxy.errors import (
@@ -40,6 +38,14 @@ from proxy.errors import (
     BackendUnavailable,
     RequestTooLarge,
     send_error,
+)
+from proxy.http_client import (
+    BackendConnectionError,
+    ConnectionPool,
+    ConnectTimeout,
+    Disconnected,
+    ReadTimeout,
+    Response,
 )
 from proxy.modes import Backend
 
@@ -63,13 +69,12 @@ HOP_BY_HOP = frozenset(
         b"expect",  # uvicorn already answered any 100-continue
     }
 )
-# Replaced by the proxy's own, or re-derived by it.
+# Replaced by the proxy's own, or re-derived by it (Content-Length by proxy.http_client).
 _REQUEST_DROPPED = HOP_BY_HOP | {b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-for"}
 # The front server stamps its own Date and Server (as nginx does); the proxy stamps its own X-Strangler-*.
 _RESPONSE_DROPPED = HOP_BY_HOP | {b"date", b"server", b"x-strangler-backend", b"x-strangler-mode"}
 _STRANGLER_PREFIX = b"x-strangler-"
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 
 
 @dataclass(frozen=True)
@@ -107,44 +112,35 @@ class Fetched:
 
 class Forwarder:
     def __init__(self, backend_urls: Mapping[Backend, str], limits: ForwardingLimits) -> None:
-        self._base = {backend: url.rstrip("/") for backend, url in backend_urls.items()}
+        self._urls = {backend: url.rstrip("/") for backend, url in backend_urls.items()}
         self._limits = limits
-        self._session: aiohttp.ClientSession | None = None
+        self._pools: dict[Backend, ConnectionPool] = {}
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=self._limits.max_connections,
-            limit_per_host=0,
-            keepalive_timeout=self._limits.keepalive_s,
-            ttl_dns_cache=300,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(
-                total=None,
-                sock_connect=self._limits.connect_timeout_s,
-                sock_read=self._limits.read_timeout_s,
-            ),
-            auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            skip_auto_headers=_SKIP_AUTO_HEADERS,
-            trust_env=False,
-            max_field_size=65536,
-        )
+        self._pools = {
+            backend: ConnectionPool(
+                url,
+                max_connections=self._limits.max_connections,
+                connect_timeout_s=self._limits.connect_timeout_s,
+                read_timeout_s=self._limits.read_timeout_s,
+                keepalive_s=self._limits.keepalive_s,
+            )
+            for backend, url in self._urls.items()
+        }
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise RuntimeError("Forwarder.start() has not run")
-        return self._session
+        pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            await pool.close()
 
     def url(self, backend: Backend, path: str) -> str:
-        return self._base[backend] + path
+        return self._urls[backend] + path
+
+    def _pool(self, backend: Backend) -> ConnectionPool:
+        pool = self._pools.get(backend)
+        if pool is None:
+            raise RuntimeError("Forwarder.start() has not run")
+        return pool
 
     async def forward(
         self,
@@ -162,13 +158,11 @@ class Forwarder:
         `path` replaces the request's raw path when given.
         """
         method: str = scope["method"]
-        raw_path = path if path is not None else scope["raw_path"].decode("latin-1")
-        query: bytes = scope["query_string"]
-        target = self._base[backend] + raw_path + ("?" + query.decode("latin-1") if query else "")
-        headers = _request_headers(scope)
         retry = method in _IDEMPOTENT and not isinstance(body, AsyncIterator)
         try:
-            response = await self._send(method, URL(target, encoded=True), headers, body, backend, retry)
+            response = await self._send(
+                backend, method, _target(scope, path), _request_headers(scope), body, retry
+            )
         except RequestTooLarge as exc:
             await send_error(send, exc, response_headers)
             return Forwarded(exc.status)
@@ -197,19 +191,18 @@ class Forwarder:
         `extra_headers`) and read the answer for the proxy itself, within `timeout_s`.
         Raises BackendError. Resent once on a pooled connection the backend had closed:
         a mirror is a read or a dry run, which a resend cannot turn into a second write."""
-        method: str = scope["method"]
-        raw_path = path if path is not None else scope["raw_path"].decode("latin-1")
-        query: bytes = scope["query_string"]
-        target = self._base[backend] + raw_path + ("?" + query.decode("latin-1") if query else "")
-        headers = [*_request_headers(scope), *extra_headers]
+        headers = _request_headers(scope)
+        headers += [(name.lower().encode("latin-1"), value.encode()) for name, value in extra_headers]
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout_s):
-                response = await self._send(method, URL(target, encoded=True), headers, body, backend, True)
+                response = await self._send(
+                    backend, scope["method"], _target(scope, path), headers, body, True
+                )
                 try:
                     chunks: list[bytes] = []
                     size, truncated = 0, False
-                    async for chunk in response.content.iter_any():
+                    async for chunk in response.iter_chunks():
                         if size + len(chunk) > max_body:
                             chunks.append(chunk[: max_body - size])
                             truncated = True
@@ -217,10 +210,9 @@ class Forwarder:
                             break
                         chunks.append(chunk)
                         size += len(chunk)
-                    headers_read = [(name.lower(), value) for name, value in response.raw_headers]
                     return Fetched(
                         response.status,
-                        headers_read,
+                        response.headers,
                         b"".join(chunks),
                         truncated,
                         time.perf_counter() - started,
@@ -229,136 +221,131 @@ class Forwarder:
                     response.release()
         except TimeoutError as exc:
             raise BackendTimeout(backend) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise BackendUnavailable(backend) from exc
+        except BackendConnectionError as exc:
+            raise _backend_error(backend, exc) from exc
 
     async def _send(
         self,
-        method: str,
-        url: URL,
-        headers: list[tuple[str, str]],
-        body: RequestBody,
         backend: Backend,
+        method: str,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: RequestBody,
         retry: bool,
-    ) -> aiohttp.ClientResponse:
+    ) -> Response:
+        pool = self._pool(backend)
         while True:
             try:
-                return await self.session.request(
-                    method, url, headers=headers, data=body, allow_redirects=False, compress=None
-                )
-            except aiohttp.ServerDisconnectedError as exc:
+                return await pool.request(method, target, headers, body)
+            except Disconnected as exc:
                 # A pooled connection the backend closed between requests; safe to resend
                 # only when resending cannot repeat a write.
-                if retry:
+                if retry and exc.before_answer and exc.reused:
                     retry = False
                     continue
                 raise BackendUnavailable(backend) from exc
-            except TimeoutError as exc:
-                raise BackendTimeout(backend) from exc
-            except (aiohttp.ClientError, OSError) as exc:
-                cause = _body_error(exc)
-                if isinstance(cause, BodyOverLimit):
-                    raise RequestTooLarge(self._limits.max_body_bytes) from exc
-                if isinstance(cause, ClientDisconnected):
-                    raise cause from exc
-                raise BackendUnavailable(backend) from exc
+            except BackendConnectionError as exc:
+                raise _backend_error(backend, exc) from exc
             except BodyOverLimit as exc:
                 raise RequestTooLarge(self._limits.max_body_bytes) from exc
 
     async def get_json(self, backend: Backend, path: str, timeout_s: float) -> tuple[int, Any]:
         """A small GET for the proxy's own questions (entity owners); raises BackendError."""
+        pool = self._pool(backend)
+        headers = [(b"accept", b"application/json")]
         try:
-            async with self.session.get(
-                self._base[backend] + path, timeout=aiohttp.ClientTimeout(total=timeout_s)
-            ) as response:
-                if response.content_type != "application/json":
-                    return response.status, None
-                return response.status, await response.json()
+            async with asyncio.timeout(timeout_s):
+                response = await pool.request("GET", path.encode("latin-1"), headers)
+                try:
+                    payload = await response.read()
+                finally:
+                    response.release()
         except TimeoutError as exc:
             raise BackendTimeout(backend) from exc
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
+        except BackendConnectionError as exc:
+            raise _backend_error(backend, exc) from exc
+        content_type = next((value for name, value in response.headers if name == b"content-type"), b"")
+        if not content_type.split(b";")[0].strip().lower() == b"application/json":
+            return response.status, None
+        try:
+            return response.status, orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
             raise BackendUnavailable(backend) from exc
 
 
-def _body_error(exc: BaseException) -> BaseException | None:
-    """The request body's own error when aiohttp wrapped it while sending."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, (BodyOverLimit, ClientDisconnected)):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+def _backend_error(backend: Backend, exc: BackendConnectionError) -> BackendError:
+    if isinstance(exc, (ReadTimeout, ConnectTimeout)):
+        return BackendTimeout(backend)
+    return BackendUnavailable(backend)
 
 
-def _request_headers(scope: Scope) -> list[tuple[str, str]]:
-    headers: list[tuple[str, str]] = []
+def _target(scope: Scope, path: str | None) -> bytes:
+    """The request line's target: the raw path as the client sent it, and its query."""
+    raw_path: bytes = path.encode("latin-1") if path is not None else scope["raw_path"]
+    query: bytes = scope["query_string"]
+    return raw_path + b"?" + query if query else raw_path
+
+
+def _request_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    headers: list[tuple[bytes, bytes]] = []
     dropped = _REQUEST_DROPPED
-    forwarded_for = ""
-    host = ""
+    forwarded_for = b""
+    host = b""
     for name, value in scope["headers"]:
         if name in dropped or name.startswith(_STRANGLER_PREFIX):
             if name == b"x-forwarded-for":
-                forwarded_for = value.decode("latin-1")
+                forwarded_for = value
             elif name == b"connection":
                 dropped = dropped | {token.strip().lower() for token in value.split(b",")}
             continue
         if name == b"host":
-            host = value.decode("latin-1")
-        headers.append((name.decode("latin-1"), _decode_value(value)))
+            host = value
+        headers.append((name, value))
     client = scope.get("client")
-    client_host = client[0] if client else ""
-    headers.append(("X-Forwarded-For", f"{forwarded_for}, {client_host}" if forwarded_for else client_host))
-    headers.append(("X-Forwarded-Proto", scope.get("scheme", "http")))
+    client_host = client[0].encode("latin-1") if client else b""
+    headers.append(
+        (b"x-forwarded-for", forwarded_for + b", " + client_host if forwarded_for else client_host)
+    )
+    headers.append((b"x-forwarded-proto", scope.get("scheme", "http").encode("latin-1")))
     if host:
-        headers.append(("X-Forwarded-Host", host))
+        headers.append((b"x-forwarded-host", host))
     return headers
 
 
-def _decode_value(value: bytes) -> str:
-    # aiohttp writes header values as UTF-8; decoding them as UTF-8 relays the same bytes.
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return value.decode("latin-1")
-
-
-def _response_headers(response: aiohttp.ClientResponse, extra: Headers) -> Headers:
+def _response_headers(response: Response, extra: Headers) -> Headers:
     dropped = _RESPONSE_DROPPED
     headers: Headers = []
-    for name, value in response.raw_headers:
-        lowered = name.lower()
-        if lowered in dropped:
-            if lowered == b"connection":
+    for name, value in response.headers:
+        if name in dropped:
+            if name == b"connection":
                 dropped = dropped | {token.strip().lower() for token in value.split(b",")}
             continue
-        headers.append((lowered, value))
+        headers.append((name, value))
     if dropped is not _RESPONSE_DROPPED:
         headers = [(name, value) for name, value in headers if name not in dropped]
     headers.extend(extra)
     return headers
 
 
-async def _relay(response: aiohttp.ClientResponse, send: Send, extra: Headers, backend: Backend) -> Forwarded:
+async def _relay(response: Response, send: Send, extra: Headers, backend: Backend) -> Forwarded:
     headers = _response_headers(response, extra)
     length = response.content_length
-    if length is not None and length <= BUFFER_LIMIT:
+    if response.complete or (length is not None and length <= BUFFER_LIMIT):
         try:
             payload = await response.read()
-        except TimeoutError:
-            await send_error(send, BackendTimeout(backend), extra)
-            return Forwarded(504, BackendErrorKind.TIMEOUT)
-        except (aiohttp.ClientError, OSError):
-            await send_error(send, BackendUnavailable(backend), extra)
-            return Forwarded(502, BackendErrorKind.UNAVAILABLE)
+        except BackendConnectionError as exc:
+            error = _backend_error(backend, exc)
+            await send_error(send, error, extra)
+            return Forwarded(error.status, error.kind)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
         return Forwarded(response.status)
 
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     try:
-        async for chunk in response.content.iter_any():
+        async for chunk in response.iter_chunks():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    except (TimeoutError, aiohttp.ClientError, OSError):
+    except BackendConnectionError:
         # The answer broke off after it had begun: closing without the final body message
         # tells the server to drop the connection, so the client sees a short response
         # rather than a complete-looking one.
