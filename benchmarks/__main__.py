@@ -5,7 +5,8 @@
     .venv/bin/python -m benchmarks --only proxy,flip
     .venv/bin/python -m benchmarks --soak 600   # adds the 10-minute memory soak
 
-Suites: proxy (direct vs proxy vs nginx), decision (flagd provider vs cached decision),
+Suites: proxy (direct vs proxy vs nginx), client (the proxy's HTTP client vs the
+alternatives), decision (flagd provider vs cached decision),
 shadow (mirroring on/off/slow mirror), flip (flip-to-effect), footprint (start-up, plugin
 load, resident memory), soak (only with --soak). Everything runs on 127.0.0.1.
 """
@@ -29,6 +30,7 @@ Measure = Callable[[RunOptions, Callable[[str], None]], SuiteResult]
 
 SUITES: dict[str, str] = {
     "proxy": "benchmarks.proxy_overhead",
+    "client": "benchmarks.client_cost",
     "decision": "benchmarks.decision_cost",
     "shadow": "benchmarks.shadow_overhead",
     "flip": "benchmarks.flip_to_effect",
@@ -39,7 +41,7 @@ DEFAULT_SUITES = [name for name in SUITES if name != "soak"]
 PINNING = (
     "proxy: pinned (proxy or nginx on one CPU, wrk and the app on the other) and unpinned; "
     "shadow: the same (proxies on one CPU, wrk and backends on the other) and unpinned; soak: pinned; "
-    "decision, flip, footprint: unpinned"
+    "client: each client on one CPU, nginx on the other; decision, flip, footprint: unpinned"
 )
 
 

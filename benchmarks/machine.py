@@ -25,6 +25,8 @@ PACKAGES = (
     "openfeature-sdk",
     "openfeature-provider-flagd",
     "granian",
+    "pyreqwest",
+    "aiosonic",
 )
 
 

@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,6 +49,29 @@ http {{
 """
 
 
+STATIC_CONFIG = """\
+{user}worker_processes 1;
+daemon off;
+pid {scratch}/nginx.pid;
+error_log {scratch}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {scratch}/client_body;
+    proxy_temp_path {scratch}/proxy;
+    fastcgi_temp_path {scratch}/fastcgi;
+    uwsgi_temp_path {scratch}/uwsgi;
+    scgi_temp_path {scratch}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        location = /healthz {{ return 200 "ok"; }}
+    }}
+}}
+"""
+
+
 def binary() -> str | None:
     return shutil.which("nginx") or next(
         (path for path in ("/usr/sbin/nginx", "/sbin/nginx") if os.access(path, os.X_OK)), None
@@ -65,7 +88,30 @@ def version() -> str:
 
 
 @contextmanager
+def serve_files(root: Path, scratch: Path, cpus: str | None) -> Iterator[Service]:
+    """nginx serving the files under `root` (the server a client benchmark asks)."""
+    with _run(
+        scratch,
+        cpus,
+        lambda port, user: STATIC_CONFIG.format(user=user, scratch=scratch, port=port, root=root),
+    ) as service:
+        yield service
+
+
+@contextmanager
 def run_nginx(backend_url: str, scratch: Path, cpus: str | None) -> Iterator[Service]:
+    """nginx in front of the app at `backend_url`, as a production reverse proxy."""
+    backend = backend_url.removeprefix("http://")
+    with _run(
+        scratch,
+        cpus,
+        lambda port, user: CONFIG.format(user=user, scratch=scratch, port=port, backend=backend),
+    ) as service:
+        yield service
+
+
+@contextmanager
+def _run(scratch: Path, cpus: str | None, config_for: Callable[[int, str], str]) -> Iterator[Service]:
     path = binary()
     if path is None:
         raise RuntimeError("nginx is not installed (apt-get install -y nginx)")
@@ -74,9 +120,7 @@ def run_nginx(backend_url: str, scratch: Path, cpus: str | None) -> Iterator[Ser
     # As root, nginx's workers would switch to `nobody`, who cannot write the scratch dir.
     user = "user root;\n" if os.geteuid() == 0 else ""
     config = scratch / "nginx.conf"
-    config.write_text(
-        CONFIG.format(user=user, scratch=scratch, port=port, backend=backend_url.removeprefix("http://"))
-    )
+    config.write_text(config_for(port, user))
     command = [path, "-p", str(scratch), "-e", str(scratch / "error.log"), "-c", str(config)]
     with run_service(
         "nginx",

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import decision_cost, flip_to_effect, footprint, proxy_overhead, shadow_overhead, soak
+from benchmarks import (
+    client_cost,
+    decision_cost,
+    flip_to_effect,
+    footprint,
+    proxy_overhead,
+    shadow_overhead,
+    soak,
+)
 from benchmarks.__main__ import main as run_benchmarks
 from benchmarks.report import render_suite, write_sections
 from benchmarks.results import RunOptions, SuiteResult, Table
@@ -60,6 +68,19 @@ def test_proxy_overhead_measures_direct_proxy_and_nginx() -> None:
     if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
         assert math.isfinite(figure(throughput, 0, "nginx CPU µs/req"))
     assert {check.figure.split(" (")[0] for check in result.targets} >= {"proxy CPU per request"}
+    assert_renders(result)
+
+
+@pytest.mark.skipif(
+    shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(), reason="nginx is not installed"
+)
+def test_client_cost_compares_the_proxys_client_with_aiohttp() -> None:
+    result = client_cost.measure(TINY, log=lambda _: None)
+    table = result.tables[0]
+    names = [row[0] for row in table.rows]
+    assert names[0] == client_cost.KEPT
+    assert "aiohttp ClientSession (before)" in names
+    assert all(figure(table, row, "CPU µs/request") > 0 for row in range(len(names)))
     assert_renders(result)
 
 
