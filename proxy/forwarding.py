@@ -2,7 +2,7 @@
 
 The client is proxy.http_client, a small HTTP/1.1 client on httptools: on this path the
 client is most of the proxy's cost, and aiohttp's ClientSession (the client before it) cost
-~105 µs of CPU per request where this one costs ~12 µs (docs/performance.md has the
+~100 µs of CPU per request where this one costs ~25 µs (docs/performance.md has the
 comparison, and the other clients tried). httpx's default transport, the platform's client
 elsewhere, measured ~1,500 µs per request here. Nothing else on the data path talks to a
 backend, and the client's errors are translated into proxy.errors.BackendError here, where

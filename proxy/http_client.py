@@ -3,12 +3,13 @@ on asyncio protocols, with answers parsed by httptools (llhttp, the parser uvico
 the proxy's own clients with).
 
 Why not a general-purpose client: on this path the client is most of the proxy's cost.
-Measured here, a GET of 1 KB at concurrency 16, client pinned to one CPU, CPU per request:
-aiohttp's ClientSession ~105 µs (about half of the whole proxy's ~200 µs), aiosonic ~157 µs,
-pyreqwest ~32 µs, this client ~12 µs. pyreqwest was not taken because its URL handling
-rewrites paths (`/a/../b` reaches the backend as `/b`), where a proxy must relay the path
-as sent, and its I/O runs on Rust threads outside the event loop. docs/performance.md has
-the whole comparison; proxy.forwarding is the only user, so the choice can change there.
+Measured here alone (`python -m benchmarks --only client`: GET 1 KB, concurrency 16, one
+CPU), CPU per request: aiohttp's ClientSession ~100 µs (the proxy's client before; half of
+the whole proxy's ~200 µs then), aiosonic ~120 µs, pyreqwest ~32 µs, this client ~25 µs.
+pyreqwest was not taken because its URL handling rewrites paths (`/a/../b` reaches the
+backend as `/b`), where a proxy must relay the path as sent, and its I/O runs on Rust
+threads outside the event loop. proxy.forwarding is the only user, so the choice can change
+there.
 
 What it does (and nothing more):
 - HTTP/1.1, one request at a time per connection (no pipelining); http and https.
