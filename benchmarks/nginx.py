@@ -14,6 +14,8 @@ from pathlib import Path
 
 from benchmarks.processes import Service, free_port, run_service
 
+# One worker in the foreground, everything it writes in the scratch directory; `{server}`
+# is what it serves.
 CONFIG = """\
 {user}worker_processes 1;
 daemon off;
@@ -28,6 +30,10 @@ http {{
     uwsgi_temp_path {scratch}/uwsgi;
     scgi_temp_path {scratch}/scgi;
     keepalive_requests 1000000;
+{server}
+}}
+"""
+REVERSE_PROXY = """\
     upstream backend {{
         server {backend};
         keepalive 64;
@@ -44,32 +50,13 @@ http {{
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
         }}
-    }}
-}}
-"""
-
-
-STATIC_CONFIG = """\
-{user}worker_processes 1;
-daemon off;
-pid {scratch}/nginx.pid;
-error_log {scratch}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {scratch}/client_body;
-    proxy_temp_path {scratch}/proxy;
-    fastcgi_temp_path {scratch}/fastcgi;
-    uwsgi_temp_path {scratch}/uwsgi;
-    scgi_temp_path {scratch}/scgi;
-    keepalive_requests 1000000;
+    }}"""
+FILE_SERVER = """\
     server {{
         listen 127.0.0.1:{port};
         root {root};
         location = /healthz {{ return 200 "ok"; }}
-    }}
-}}
-"""
+    }}"""
 
 
 def binary() -> str | None:
@@ -93,7 +80,7 @@ def serve_files(root: Path, scratch: Path, cpus: str | None) -> Iterator[Service
     with _run(
         scratch,
         cpus,
-        lambda port, user: STATIC_CONFIG.format(user=user, scratch=scratch, port=port, root=root),
+        lambda port: FILE_SERVER.format(port=port, root=root),
     ) as service:
         yield service
 
@@ -105,13 +92,13 @@ def run_nginx(backend_url: str, scratch: Path, cpus: str | None) -> Iterator[Ser
     with _run(
         scratch,
         cpus,
-        lambda port, user: CONFIG.format(user=user, scratch=scratch, port=port, backend=backend),
+        lambda port: REVERSE_PROXY.format(port=port, backend=backend),
     ) as service:
         yield service
 
 
 @contextmanager
-def _run(scratch: Path, cpus: str | None, config_for: Callable[[int, str], str]) -> Iterator[Service]:
+def _run(scratch: Path, cpus: str | None, server_for: Callable[[int], str]) -> Iterator[Service]:
     path = binary()
     if path is None:
         raise RuntimeError("nginx is not installed (apt-get install -y nginx)")
@@ -120,7 +107,7 @@ def _run(scratch: Path, cpus: str | None, config_for: Callable[[int, str], str])
     # As root, nginx's workers would switch to `nobody`, who cannot write the scratch dir.
     user = "user root;\n" if os.geteuid() == 0 else ""
     config = scratch / "nginx.conf"
-    config.write_text(config_for(port, user))
+    config.write_text(CONFIG.format(user=user, scratch=scratch, server=server_for(port)))
     command = [path, "-p", str(scratch), "-e", str(scratch / "error.log"), "-c", str(config)]
     with run_service(
         "nginx",
