@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from benchmarks.processes import Service, free_port, run_service
@@ -74,27 +74,15 @@ def version() -> str:
     return match.group(1) if match else output.strip()
 
 
-@contextmanager
-def serve_files(root: Path, scratch: Path, cpus: str | None) -> Iterator[Service]:
+def serve_files(root: Path, scratch: Path, cpus: str | None) -> AbstractContextManager[Service]:
     """nginx serving the files under `root` (the server a client benchmark asks)."""
-    with _run(
-        scratch,
-        cpus,
-        lambda port: FILE_SERVER.format(port=port, root=root),
-    ) as service:
-        yield service
+    return _run(scratch, cpus, lambda port: FILE_SERVER.format(port=port, root=root))
 
 
-@contextmanager
-def run_nginx(backend_url: str, scratch: Path, cpus: str | None) -> Iterator[Service]:
+def run_nginx(backend_url: str, scratch: Path, cpus: str | None) -> AbstractContextManager[Service]:
     """nginx in front of the app at `backend_url`, as a production reverse proxy."""
     backend = backend_url.removeprefix("http://")
-    with _run(
-        scratch,
-        cpus,
-        lambda port: REVERSE_PROXY.format(port=port, backend=backend),
-    ) as service:
-        yield service
+    return _run(scratch, cpus, lambda port: REVERSE_PROXY.format(port=port, backend=backend))
 
 
 @contextmanager
