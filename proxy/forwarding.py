@@ -52,6 +52,9 @@ from proxy.modes import Backend
 BUFFER_LIMIT = 64 * 1024
 """Bodies with a declared length up to this are read whole rather than streamed."""
 
+OWN_QUESTION_MAX_BYTES = 64 * 1024
+"""The proxy's own questions (entity owners) have small answers; a longer one is an error."""
+
 CLIENT_CLOSED_REQUEST = 499
 """nginx's status for a client that left before the answer; recorded, never sent."""
 
@@ -133,9 +136,6 @@ class Forwarder:
         for pool in pools.values():
             await pool.close()
 
-    def url(self, backend: Backend, path: str) -> str:
-        return self._urls[backend] + path
-
     def _pool(self, backend: Backend) -> ConnectionPool:
         pool = self._pools.get(backend)
         if pool is None:
@@ -193,12 +193,38 @@ class Forwarder:
         a mirror is a read or a dry run, which a resend cannot turn into a second write."""
         headers = _request_headers(scope)
         headers += [(name.lower().encode("latin-1"), value.encode()) for name, value in extra_headers]
+        target = _target(scope, path)
+        return await self._read(backend, scope["method"], target, headers, body, timeout_s, max_body)
+
+    async def get_json(self, backend: Backend, path: str, timeout_s: float) -> tuple[int, Any]:
+        """A small GET for the proxy's own questions (entity owners); raises BackendError."""
+        headers = [(b"accept", b"application/json")]
+        fetched = await self._read(
+            backend, "GET", path.encode("latin-1"), headers, None, timeout_s, OWN_QUESTION_MAX_BYTES
+        )
+        content_type = next((value for name, value in fetched.headers if name == b"content-type"), b"")
+        if content_type.split(b";")[0].strip().lower() != b"application/json":
+            return fetched.status, None
+        try:
+            return fetched.status, orjson.loads(fetched.body)
+        except orjson.JSONDecodeError as exc:  # a truncated answer too
+            raise BackendUnavailable(backend) from exc
+
+    async def _read(
+        self,
+        backend: Backend,
+        method: str,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        timeout_s: float,
+        max_body: int,
+    ) -> Fetched:
+        """A whole answer, at most `max_body` bytes of its body, within `timeout_s`."""
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout_s):
-                response = await self._send(
-                    backend, scope["method"], _target(scope, path), headers, body, True
-                )
+                response = await self._send(backend, method, target, headers, body, True)
                 try:
                     chunks: list[bytes] = []
                     size, truncated = 0, False
@@ -248,29 +274,6 @@ class Forwarder:
                 raise _backend_error(backend, exc) from exc
             except BodyOverLimit as exc:
                 raise RequestTooLarge(self._limits.max_body_bytes) from exc
-
-    async def get_json(self, backend: Backend, path: str, timeout_s: float) -> tuple[int, Any]:
-        """A small GET for the proxy's own questions (entity owners); raises BackendError."""
-        pool = self._pool(backend)
-        headers = [(b"accept", b"application/json")]
-        try:
-            async with asyncio.timeout(timeout_s):
-                response = await pool.request("GET", path.encode("latin-1"), headers)
-                try:
-                    payload = await response.read()
-                finally:
-                    response.release()
-        except TimeoutError as exc:
-            raise BackendTimeout(backend) from exc
-        except BackendConnectionError as exc:
-            raise _backend_error(backend, exc) from exc
-        content_type = next((value for name, value in response.headers if name == b"content-type"), b"")
-        if not content_type.split(b";")[0].strip().lower() == b"application/json":
-            return response.status, None
-        try:
-            return response.status, orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            raise BackendUnavailable(backend) from exc
 
 
 def _backend_error(backend: Backend, exc: BackendConnectionError) -> BackendError:

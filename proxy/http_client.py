@@ -208,9 +208,7 @@ class Response:
         self.last_activity = self._loop.time()
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._fail(InvalidResponse("the backend switched protocols"))
-        except httptools.HttpParserError as exc:
+        except httptools.HttpParserError as exc:  # a 101 is refused in on_headers_complete
             if self._complete:
                 # Bytes after a complete answer: the answer stands, the connection does not.
                 self._keep_alive = False
@@ -476,8 +474,6 @@ class ConnectionPool:
         target: bytes,
         headers: list[Header],
         body: RequestBody = None,
-        *,
-        read_timeout_s: float | None = None,
     ) -> Response:
         """Send a request and wait for its answer's status and headers.
 
@@ -494,7 +490,7 @@ class ConnectionPool:
         except BaseException:
             self._slots.release()
             raise
-        response = Response(connection, method == "HEAD", read_timeout_s or self.read_timeout_s)
+        response = Response(connection, method == "HEAD", self.read_timeout_s)
         connection.start(response)
         try:
             head = _request_head(method, self.prefix + target, headers, self.host_header, body)
