@@ -1,7 +1,7 @@
 """Start plugin_app N times and report its start-up time and its plugins' load time.
 
-    .venv/bin/python benchmarks/plugin_startup.py --runs 10
-    .venv/bin/python benchmarks/plugin_startup.py --database-url postgres://postgres@127.0.0.1:5432/bench
+    .venv/bin/python -m benchmarks.plugin_startup --runs 10
+    .venv/bin/python -m benchmarks.plugin_startup --database-url postgres://postgres@127.0.0.1:5432/bench
 
 Start-up is the wall time from spawning `uvicorn plugin_app.main:app` to the first 200 from
 /healthz (interpreter, imports, plugin discovery, migrations check, on_load). Plugin load
@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,8 +27,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.processes import ROOT, free_port, stop
 
 UVICORN = [sys.executable, "-m", "uvicorn", "plugin_app.main:app", "--log-level", "warning"]
 STARTUP_TIMEOUT_S = 60.0
@@ -42,12 +40,6 @@ def migrate_shared_schema(database_url: str) -> None:
     from legacy_app.database import TORTOISE_APPS
 
     asyncio.run(migrate(tortoise_config(database_url, TORTOISE_APPS)))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_once(env: dict[str, str]) -> tuple[float, dict[str, float]]:
@@ -78,11 +70,7 @@ def start_once(env: dict[str, str]) -> tuple[float, dict[str, float]]:
         metrics = httpx.get(url + "/metrics", timeout=5.0).text
         return startup, {plugin: float(value) for plugin, value in LOAD_SECONDS.findall(metrics)}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def describe(name: str, samples: list[float]) -> str:

@@ -1,8 +1,7 @@
 """The proxy's cost: the same requests straight to the app, through the proxy and through
 nginx, side by side in one run (issue 8, item 1).
 
-    .venv/bin/python -m benchmarks --only proxy
-    .venv/bin/python -m benchmarks.proxy_overhead --quick
+    .venv/bin/python -m benchmarks --only proxy [--quick] [--granian] [--concurrency 16 64]
 
 The app is benchmarks.backend (FastAPI on uvicorn, uvloop + httptools). The proxy is the
 real one (`proxy.main:app`, served as `strangler proxy` serves it) and takes its full path:
@@ -22,7 +21,6 @@ the one to gate regressions on.
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -347,33 +345,3 @@ def measure(options: RunOptions, log: Log = print) -> SuiteResult:
                 pinned_cells = cells
     result.targets = target_checks(pinned_cells)
     return result
-
-
-def main() -> None:
-    from benchmarks.report import print_suite
-
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--duration", type=int)
-    parser.add_argument("--repeats", type=int)
-    parser.add_argument("--concurrency", type=int, nargs="+")
-    parser.add_argument("--no-pin", action="store_true", help="only the unpinned run")
-    parser.add_argument("--granian", action="store_true", help="also the proxy served by granian")
-    args = parser.parse_args()
-    overrides: dict[str, object] = {"granian": args.granian}
-    if args.duration:
-        overrides["duration_s"] = args.duration
-    if args.repeats:
-        overrides["repeats"] = args.repeats
-    if args.concurrency:
-        overrides["concurrencies"] = tuple(args.concurrency)
-    if args.no_pin:
-        overrides["pinned"] = False
-    options = RunOptions.quick_preset(**overrides) if args.quick else RunOptions.full(**overrides)
-    print_suite(measure(options))
-
-
-if __name__ == "__main__":
-    main()

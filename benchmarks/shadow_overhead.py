@@ -1,9 +1,7 @@
 """Shadow mode's cost (issue 8, item 3; issue 5's acceptance): the primary's p50 and
 throughput with mirroring off, on, and on with the mirrored side made slow.
 
-    .venv/bin/python -m benchmarks.shadow_overhead            # full: 5 repeats of 3 s
-    .venv/bin/python -m benchmarks.shadow_overhead --quick
-    .venv/bin/python -m benchmarks --only shadow               # with the other suites
+    .venv/bin/python -m benchmarks --only shadow [--quick] [--repeats 5]
 
 Four real proxies (`proxy.main:app`, as `strangler proxy` serves it), the benchmark's
 organization in `shadow` mode on every one, in front of benchmarks/backend.py apps:
@@ -27,8 +25,6 @@ Also the comparator's own cost per call (bytes equal vs parsed), in process.
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 import tempfile
 import time
@@ -330,30 +326,3 @@ def measure(options: RunOptions, log: Log = print) -> SuiteResult:
     result.tables.append(comparator_table(log))
     result.targets = target_checks(pinned_cells)
     return result
-
-
-def main() -> None:
-    from benchmarks.report import print_suite
-
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--duration", type=int)
-    parser.add_argument("--repeats", type=int)
-    parser.add_argument("--no-pin", action="store_true", help="only the unpinned run")
-    args = parser.parse_args()
-    overrides: dict[str, object] = {"unpinned": False, "repeats": 5}
-    if args.duration:
-        overrides["duration_s"] = args.duration
-    if args.repeats:
-        overrides["repeats"] = args.repeats
-    if args.no_pin:
-        overrides.update(pinned=False, unpinned=True)
-    options = RunOptions.quick_preset(**overrides) if args.quick else RunOptions.full(**overrides)
-    print_suite(measure(options))
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    main()

@@ -38,7 +38,7 @@ import yaml
 
 from proxy.modes import Surface
 from tests.proxy_support import PROXY_HEALTH, flag_document, run_proxy, write_flags
-from tests.servers import ROOT, Server, free_port, run_server
+from tests.servers import ROOT, Server, free_port, run_server, stop_process
 
 ADMIN_TOKEN = "gate-tests-admin-token"
 FLAG = Surface.TOURNAMENT_API
@@ -317,12 +317,7 @@ def run_prometheus(stack: GateStack, log_dir: Path) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def prometheus_value(url: str, query: str) -> float | None:

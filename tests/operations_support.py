@@ -21,7 +21,7 @@ import httpx
 from nacl.signing import SigningKey
 
 from proxy.modes import Surface
-from tests.servers import ROOT, Server, free_port, run_server
+from tests.servers import ROOT, Server, free_port, run_server, stop_process
 
 ADMIN_TOKEN = "operations-tests-admin-token"
 DRY_RUN_SECRET = "operations-tests-dry-run-secret"
@@ -160,12 +160,7 @@ def run_prometheus(targets: dict[str, str], root: Path, log_dir: Path) -> Iterat
             time.sleep(0.2)
         yield prometheus
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 

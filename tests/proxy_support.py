@@ -185,7 +185,6 @@ def run_echo(name: str, log_dir: Path, owners: Mapping[str, int] | None = None) 
 # -- flag documents ---------------------------------------------------------------------
 
 
-
 def flag_document(
     assignments: Mapping[Surface, Mapping[int, str | Sequence[tuple[str, int]]]] | None = None,
     *,

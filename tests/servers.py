@@ -18,6 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 30.0
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a server and wait for it; kill it if it has not gone in 10 s."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -72,12 +83,7 @@ def run_server(
         _wait_until_up(server, health_path)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def _wait_until_up(server: Server, health_path: str) -> None:

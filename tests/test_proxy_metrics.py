@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from proxy.modes import KILL_SWITCH_FLAG, Surface
 from tests.proxy_support import PROXY_HEALTH, flag_document, run_echo, run_proxy, wait_for, write_flags
-from tests.servers import ROOT, Server, free_port
+from tests.servers import ROOT, Server, free_port, stop_process
 
 ORG = 7
 
@@ -134,12 +134,7 @@ def test_every_worker_of_a_replica_reports_the_requests_of_all(
         durations = samples(scrapes[0], "strangler_request_duration_seconds_count")
         assert sum(durations.values()) == requests
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 
