@@ -36,8 +36,9 @@ from urllib.parse import parse_qs
 import httpx
 import yaml
 
+from proxy.asgi import read_body
 from proxy.modes import Surface
-from tests.proxy_support import PROXY_HEALTH, flag_document, run_proxy, write_flags
+from tests.proxy_support import PROXY_HEALTH, TEST_BODY_LIMIT, flag_document, run_proxy, write_flags
 from tests.servers import ROOT, Server, free_port, run_server, stop_process
 
 ADMIN_TOKEN = "gate-tests-admin-token"
@@ -57,7 +58,7 @@ _state: dict[str, Any] = {}
 
 async def gate_backend(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while (message := await receive())["type"] != "lifespan.shutdown":
+        while (await receive())["type"] != "lifespan.shutdown":
             # Filled byte by byte, so that every page is resident (a zeroed one may not be).
             _state["ballast"] = bytearray(b"\x01") * (int(os.environ.get("GATE_BALLAST_MB", "0")) << 20)
             _state["slowdown"] = float(os.environ.get("GATE_SLOWDOWN", "1"))
@@ -65,12 +66,7 @@ async def gate_backend(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive, TEST_BODY_LIMIT)
     path: str = scope["path"]
     if path == "/healthz":
         await _answer(send, 200, b'{"status": "ok"}')

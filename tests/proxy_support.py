@@ -33,9 +33,13 @@ from urllib.parse import parse_qs
 import httpx
 from nacl.signing import SigningKey
 
+from proxy.asgi import read_body
 from proxy.flags.document import FlagDocument, Split
 from proxy.modes import Mode, Surface
 from tests.servers import Server, run_server
+
+TEST_BODY_LIMIT = 1 << 30
+"""The test backends read any body whole (the proxy is what enforces a limit)."""
 
 PROXY_HEALTH = "/_strangler/healthz"
 
@@ -48,17 +52,12 @@ _interactions_received = [0]
 
 async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while (message := await receive())["type"] != "lifespan.shutdown":
+        while (await receive())["type"] != "lifespan.shutdown":
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return
     name = os.environ.get("ECHO_NAME", "echo")
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive, TEST_BODY_LIMIT)
     path: str = scope["path"]
     query = parse_qs(scope["query_string"].decode("latin-1"))
     served_by = [(b"x-served-by", name.encode())]
@@ -279,12 +278,7 @@ async def fake_discord_api(scope: dict[str, Any], receive: Any, send: Any) -> No
     every request is kept, readable at GET /_fake/requests."""
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive, TEST_BODY_LIMIT)
     path, method = scope["path"], scope["method"]
     status, answer = 404, {"message": "404: Not Found", "code": 0}
     if path == "/_fake/requests":
