@@ -23,23 +23,6 @@ class BodyOverLimit(Exception):
     """The request body grew past the limit while it was being read."""
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise BodyOverLimit
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
 async def stream_body(receive: Receive, limit: int) -> AsyncIterator[bytes]:
     """The body chunk by chunk, as it arrives; raises BodyOverLimit past `limit`."""
     size = 0
@@ -55,6 +38,12 @@ async def stream_body(receive: Receive, limit: int) -> AsyncIterator[bytes]:
             yield chunk
         if not message.get("more_body", False):
             return
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body; raises BodyOverLimit past `limit`."""
+    chunks = [chunk async for chunk in stream_body(receive, limit)]
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def send_json(send: Send, status: int, body: Any, headers: Headers | None = None) -> None:
