@@ -12,7 +12,7 @@ import pytest
 
 from core.database import migrate, tortoise_config
 from tests.databases import postgres_database, sqlite_url
-from tests.factory import Factory
+from tests.factory import Factory, Org
 from tests.servers import Server, run_server
 
 BACKENDS = [b for b in os.environ.get("STRANGLER_TEST_BACKENDS", "sqlite,postgres").split(",") if b]
@@ -55,6 +55,12 @@ def factory(database_url: str) -> Iterator[Factory]:
     made = Factory(database_url)
     yield made
     made.close()
+
+
+@pytest.fixture
+def org(factory: Factory) -> Org:
+    """A fresh organization with one caller per role, for one test."""
+    return Org.make(factory)
 
 
 @pytest.fixture(scope="session")

@@ -31,11 +31,6 @@ def api(legacy_server: Server) -> Iterator[AsyncApi]:
         yield client
 
 
-@pytest.fixture
-def org(factory: Factory) -> Org:
-    return Org.make(factory)
-
-
 def _iso(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 

@@ -52,11 +52,6 @@ def api(legacy: Server) -> Iterator[AsyncApi]:
         yield client
 
 
-@pytest.fixture
-def org(factory: Factory) -> Org:
-    return Org.make(factory)
-
-
 @dataclass
 class Qualifier:
     id: int

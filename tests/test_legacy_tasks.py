@@ -110,11 +110,6 @@ def api(schedulers: tuple[Server, Server]) -> Iterator[AsyncApi]:
         yield client
 
 
-@pytest.fixture
-def org(factory: Factory) -> Org:
-    return Org.make(factory)
-
-
 def pending_race(api: AsyncApi, org: Org, runner: Caller) -> int:
     qualifier = api.qualifier(org.manager, org.id, discord_channel_id=snowflake())
     pool = api.pool(org.manager, qualifier["id"], "Standard", permalinks=1)

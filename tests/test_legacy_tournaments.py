@@ -24,11 +24,6 @@ def api(legacy_server: Server) -> Iterator[TournamentApi]:
         yield client
 
 
-@pytest.fixture
-def org(factory: Factory) -> Org:
-    return Org.make(factory)
-
-
 # -- tournaments ----------------------------------------------------------------------
 
 

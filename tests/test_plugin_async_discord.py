@@ -53,11 +53,6 @@ def api(legacy: Server) -> Iterator[AsyncApi]:
         yield client
 
 
-@pytest.fixture
-def org(factory: Factory) -> Org:
-    return Org.make(factory)
-
-
 def test_where_disabled_commands_and_buttons_are_not_available(
     legacy: Server, api: AsyncApi, org: Org, factory: Factory
 ) -> None:

@@ -53,11 +53,6 @@ def legacy_api(legacy_server: Server) -> Iterator[AsyncApi]:
         yield client
 
 
-@pytest.fixture
-def org(factory: Factory) -> Org:
-    return Org.make(factory)
-
-
 # -- both apps, one database --------------------------------------------------------------------
 
 

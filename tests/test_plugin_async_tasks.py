@@ -105,11 +105,6 @@ def api(schedulers: tuple[Server, Server]) -> Iterator[AsyncApi]:
         yield client
 
 
-@pytest.fixture
-def org(factory: Factory) -> Org:
-    return Org.make(factory)
-
-
 def test_a_run_at_start_task_runs_at_once() -> None:
     async def scenario() -> list[str]:
         ran = asyncio.Event()

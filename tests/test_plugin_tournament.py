@@ -104,11 +104,6 @@ def legacy_api(legacy_server: Server) -> Iterator[TournamentApi]:
         yield client
 
 
-@pytest.fixture
-def org(factory: Factory) -> Org:
-    return Org.make(factory)
-
-
 @pytest.fixture(scope="module")
 def admin(plugin_server: Server, factory: Factory) -> PluginAdmin:
     return PluginAdmin(plugin_server, factory.user(permission=Permission.ADMIN).headers)
