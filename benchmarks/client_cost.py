@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import subprocess
 import sys
@@ -144,7 +145,7 @@ async def _httpx(url: str) -> tuple[Fetch, Callable[[], Awaitable[None]]]:
 
 
 async def _measure(client: str, url: str, seconds: float) -> dict[str, float]:
-    fetch, close = await globals()[f"_{client}"](url)
+    fetch, close = await _CLIENTS[client](url)
     try:
         status, body = await fetch()
         if status != 200 or body != BODY:
@@ -169,9 +170,18 @@ async def _measure(client: str, url: str, seconds: float) -> dict[str, float]:
         await close()
 
 
+_CLIENTS: dict[str, Callable[[str], Awaitable[tuple[Fetch, Callable[[], Awaitable[None]]]]]] = {
+    "http_client": _http_client,
+    "aiohttp": _aiohttp,
+    "pyreqwest": _pyreqwest,
+    "aiosonic": _aiosonic,
+    "httpx": _httpx,
+}
+
+
 def client_main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("client", choices=sorted(set(CLIENTS.values())))
+    parser.add_argument("client", choices=sorted(_CLIENTS))
     parser.add_argument("url")
     parser.add_argument("--seconds", type=float, default=2.0)
     args = parser.parse_args(argv)
@@ -184,9 +194,7 @@ def client_main(argv: list[str]) -> None:
 
 
 def installed(client: str) -> bool:
-    module = {"http_client": "proxy.http_client"}.get(client, client)
-    probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
-    return subprocess.run([sys.executable, "-c", probe], cwd=ROOT).returncode == 0
+    return importlib.util.find_spec({"http_client": "proxy.http_client"}.get(client, client)) is not None
 
 
 def run_client(client: str, url: str, seconds: float, cpus: str | None) -> dict[str, float]:
