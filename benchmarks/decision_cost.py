@@ -33,6 +33,10 @@ CALLER = hashlib.sha256(b"benchmark-token").hexdigest()
 BASELINE = "provider, `in` rule"
 
 
+def _caller() -> str:
+    return CALLER
+
+
 def flag_document() -> FlagDocument:
     modes = [Mode.LEGACY, Mode.SHADOW, Mode.LIVE, Mode.PLUGIN]
     return FlagDocument(
@@ -48,18 +52,18 @@ def flag_document() -> FlagDocument:
 
 def variants(engine: DecisionEngine) -> dict[str, Callable[[], object]]:
     tournament, qualifier = Surface.TOURNAMENT_API, Surface.ASYNC_QUALIFIER_API
-    cached = {(tournament, ORGANIZATION, None): engine.decide(tournament, ORGANIZATION, CALLER)}
+    cached = {(tournament, ORGANIZATION, None): engine.decide(tournament, ORGANIZATION, _caller)}
     key = (tournament, ORGANIZATION, None)
 
     def per_request() -> object:
         # What the proxy's hot path asks per request: the kill switch, then the decision.
-        return engine.kill_switch_on() or engine.decide(tournament, ORGANIZATION, CALLER)
+        return engine.kill_switch_on() or engine.decide(tournament, ORGANIZATION, _caller)
 
     return {
         BASELINE: lambda: engine.evaluate(tournament, ORGANIZATION, CALLER),
         "provider, `fractional` split": lambda: engine.evaluate(qualifier, ORGANIZATION, CALLER),
-        "cached, keyed by organization": lambda: engine.decide(tournament, ORGANIZATION, CALLER),
-        "cached, keyed by organization + caller": lambda: engine.decide(qualifier, ORGANIZATION, CALLER),
+        "cached, keyed by organization": lambda: engine.decide(tournament, ORGANIZATION, _caller),
+        "cached, keyed by organization + caller": lambda: engine.decide(qualifier, ORGANIZATION, _caller),
         "cached, kill switch + decision (per request)": per_request,
         "a bare dict lookup (the floor)": lambda: cached.get(key),
     }

@@ -39,7 +39,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any
@@ -285,16 +285,18 @@ class DecisionEngine:
         cache.kill_switch = bool(details.value)
         return cache.kill_switch
 
-    def decide(self, surface: Surface, organization: int, caller: str) -> Decision:
-        """The mode of `surface` for this organization and caller (kill switch not included)."""
+    def decide(self, surface: Surface, organization: int, caller: Callable[[], str]) -> Decision:
+        """The mode of `surface` for this organization and caller (kill switch not included).
+        `caller` gives the caller's key; it is asked only when the flag reads it."""
         cache = self._cache
         keying = cache.keying.get(surface, _BY_CALLER)
         if keying is _UNCACHEABLE:
-            return self.evaluate(surface, organization, caller)
-        key = (surface, organization, caller if keying is _BY_CALLER else None)
+            return self.evaluate(surface, organization, caller())
+        who = caller() if keying is _BY_CALLER else None
+        key = (surface, organization, who)
         decision = cache.decisions.get(key)
         if decision is None:
-            decision = self.evaluate(surface, organization, caller)
+            decision = self.evaluate(surface, organization, who if who is not None else caller())
             if decision.reason is DecisionReason.FLAG:
                 if len(cache.decisions) >= self._capacity:
                     cache.decisions.clear()

@@ -229,7 +229,7 @@ class ProxyApp:
             organization = await find_organization()
             if organization is None:
                 return None, LEGACY_NO_ORGANIZATION
-            return organization, self.decisions.decide(surface, organization, caller())
+            return organization, self.decisions.decide(surface, organization, caller)
         except Exception:
             # Failing to decide must never fail the request: legacy serves it.
             logger.exception("routing decision failed for %s", surface)

@@ -90,14 +90,14 @@ def test_refresh_puts_a_written_file_in_force_at_once(tmp_path: Path) -> None:
     write_flags(flags, flag_document({TOURNAMENTS: {1: "shadow"}}))
 
     async def body(engine: DecisionEngine) -> None:
-        assert engine.decide(TOURNAMENTS, 1, "caller").mode is Mode.SHADOW
-        assert engine.decide(TOURNAMENTS, 2, "caller").mode is Mode.LEGACY
+        assert engine.decide(TOURNAMENTS, 1, lambda: "caller").mode is Mode.SHADOW
+        assert engine.decide(TOURNAMENTS, 2, lambda: "caller").mode is Mode.LEGACY
         write_flags(flags, flag_document({TOURNAMENTS: {1: "live", 2: "plugin"}}))
         started = time.perf_counter()
         await engine.refresh()
         elapsed = time.perf_counter() - started
-        assert engine.decide(TOURNAMENTS, 1, "caller").mode is Mode.LIVE
-        assert engine.decide(TOURNAMENTS, 2, "caller").mode is Mode.PLUGIN
+        assert engine.decide(TOURNAMENTS, 1, lambda: "caller").mode is Mode.LIVE
+        assert engine.decide(TOURNAMENTS, 2, lambda: "caller").mode is Mode.PLUGIN
         print(f"\nrefresh() after a write: {elapsed * 1000:.1f} ms until the next decision is the new one")
 
     _run(_engine(flags), body)
@@ -117,16 +117,16 @@ def test_a_cached_decision_costs_microseconds(tmp_path: Path) -> None:
         for _ in range(rounds):
             engine.evaluate(TOURNAMENTS, 2, "caller")
         split = (time.perf_counter() - started) / rounds
-        engine.decide(TOURNAMENTS, 1, "caller")
+        engine.decide(TOURNAMENTS, 1, lambda: "caller")
         started = time.perf_counter()
         for _ in range(rounds):
-            engine.decide(TOURNAMENTS, 1, "caller")
+            engine.decide(TOURNAMENTS, 1, lambda: "caller")
         cached = (time.perf_counter() - started) / rounds
         print(
             f"\nper decision: provider {evaluated * 1e6:.1f} µs (`==` rule), "
             f"{split * 1e6:.1f} µs (fractional); cached {cached * 1e6:.2f} µs"
         )
-        assert engine.decide(TOURNAMENTS, 1, "caller").reason is DecisionReason.FLAG
+        assert engine.decide(TOURNAMENTS, 1, lambda: "caller").reason is DecisionReason.FLAG
 
     _run(_engine(flags), body)
 
@@ -136,8 +136,14 @@ def test_a_split_stays_sticky_per_caller_and_is_cached_per_caller(tmp_path: Path
     write_flags(flags, flag_document({TOURNAMENTS: {2: [("legacy", 50), ("plugin", 50)]}}))
 
     async def body(engine: DecisionEngine) -> None:
-        first = {caller: engine.decide(TOURNAMENTS, 2, f"caller-{caller}").mode for caller in range(200)}
-        again = {caller: engine.decide(TOURNAMENTS, 2, f"caller-{caller}").mode for caller in range(200)}
+        first = {
+            caller: engine.decide(TOURNAMENTS, 2, lambda c=caller: f"caller-{c}").mode
+            for caller in range(200)
+        }
+        again = {
+            caller: engine.decide(TOURNAMENTS, 2, lambda c=caller: f"caller-{c}").mode
+            for caller in range(200)
+        }
         uncached = {caller: engine.evaluate(TOURNAMENTS, 2, f"caller-{caller}").mode for caller in range(200)}
         assert first == again == uncached
         assert 60 < sum(mode is Mode.PLUGIN for mode in first.values()) < 140
@@ -162,7 +168,7 @@ def test_without_flags_every_decision_is_legacy(tmp_path: Path) -> None:
     missing = tmp_path / "absent" / "flags.json"
 
     async def body(engine: DecisionEngine) -> None:
-        decision = engine.decide(TOURNAMENTS, 1, "caller")
+        decision = engine.decide(TOURNAMENTS, 1, lambda: "caller")
         assert decision.mode is Mode.LEGACY and decision.reason is DecisionReason.PROVIDER_ERROR
         assert engine.kill_switch_on() is True
 
@@ -176,9 +182,9 @@ def test_a_flag_missing_from_the_document_means_legacy(tmp_path: Path) -> None:
     write_flags(flags, document)
 
     async def body(engine: DecisionEngine) -> None:
-        decision = engine.decide(TOURNAMENTS, 1, "caller")
+        decision = engine.decide(TOURNAMENTS, 1, lambda: "caller")
         assert decision.mode is Mode.LEGACY and decision.reason is DecisionReason.PROVIDER_ERROR
-        assert engine.decide(Surface.ASYNC_QUALIFIER_API, 1, "caller").reason is DecisionReason.FLAG
+        assert engine.decide(Surface.ASYNC_QUALIFIER_API, 1, lambda: "caller").reason is DecisionReason.FLAG
 
     _run(_engine(flags), body)
 
@@ -189,7 +195,7 @@ def test_the_live_file_is_created_from_the_seed_on_first_start(tmp_path: Path) -
     live = tmp_path / "var" / "flags.json"
 
     async def body(engine: DecisionEngine) -> None:
-        assert engine.decide(TOURNAMENTS, 9, "caller").mode is Mode.LIVE
+        assert engine.decide(TOURNAMENTS, 9, lambda: "caller").mode is Mode.LIVE
 
     _run(_engine(live, seed=seed), body)
     assert live.read_text() == seed.read_text()
