@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -39,7 +37,7 @@ import yaml
 from proxy.asgi import read_body
 from proxy.modes import Surface
 from tests.proxy_support import PROXY_HEALTH, TEST_BODY_LIMIT, flag_document, run_proxy, write_flags
-from tests.servers import ROOT, Server, free_port, run_server, stop_process
+from tests.servers import ROOT, Server, prometheus_server, run_server
 
 ADMIN_TOKEN = "gate-tests-admin-token"
 FLAG = Surface.TOURNAMENT_API
@@ -263,13 +261,6 @@ def verdicts(evaluation: Mapping[str, Any]) -> dict[str, str]:
 # -- Prometheus -------------------------------------------------------------------------
 
 
-def prometheus_binary() -> str:
-    found = shutil.which("prometheus")
-    if found is None:
-        raise AssertionError("Debian's prometheus is not installed (scripts/bootstrap installs it)")
-    return found
-
-
 @contextmanager
 def run_prometheus(stack: GateStack, log_dir: Path) -> Iterator[str]:
     """A real Prometheus scraping the stack's three servers every second, with the
@@ -281,39 +272,8 @@ def run_prometheus(stack: GateStack, log_dir: Path) -> Iterator[str]:
     targets = {"proxy": stack.proxy.url, "legacy_app": stack.legacy.url, "plugin_app": stack.plugin.url}
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [targets[job["job_name"]].removeprefix("http://")]}]
-    run_dir = log_dir / f"prometheus-{time.monotonic_ns()}"
-    run_dir.mkdir(parents=True)
-    config_path = run_dir / "prometheus.yml"
-    config_path.write_text(yaml.safe_dump(config))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with (run_dir / "prometheus.log").open("wb") as log:
-        process = subprocess.Popen(
-            [
-                prometheus_binary(),
-                f"--config.file={config_path}",
-                f"--storage.tsdb.path={run_dir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"prometheus exited:\n{(run_dir / 'prometheus.log').read_text()}")
-            try:
-                if httpx.get(url + "/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("prometheus did not get ready in 20 s")
-            time.sleep(0.1)
+    with prometheus_server(config, log_dir / f"prometheus-{time.monotonic_ns()}") as url:
         yield url
-    finally:
-        stop_process(process)
 
 
 def prometheus_value(url: str, query: str) -> float | None:

@@ -5,9 +5,7 @@ trusts, a real Prometheus scraping all three processes every second, and a way t
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +19,7 @@ import httpx
 from nacl.signing import SigningKey
 
 from proxy.modes import Surface
-from tests.servers import ROOT, Server, free_port, run_server, stop_process
+from tests.servers import ROOT, Server, prometheus_server, run_server
 
 ADMIN_TOKEN = "operations-tests-admin-token"
 DRY_RUN_SECRET = "operations-tests-dry-run-secret"
@@ -124,44 +122,22 @@ class Prometheus:
 
 
 @contextmanager
-def run_prometheus(targets: dict[str, str], root: Path, log_dir: Path) -> Iterator[Prometheus]:
-    """Debian's prometheus scraping `targets` (job -> host:port) every second."""
-    binary = shutil.which("prometheus")
-    assert binary is not None, "prometheus is not installed (Debian package `prometheus`)"
-    config = root / "prometheus.yml"
-    scrape_configs = [
-        {"job_name": job, "static_configs": [{"targets": [target]}]} for job, target in targets.items()
-    ]
+def run_prometheus(targets: dict[str, str], log_dir: Path) -> Iterator[Prometheus]:
+    """Debian's prometheus scraping `targets` (job -> host:port) every second, once it has
+    scraped each of them."""
     document = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": scrape_configs,
-    }
-    config.write_text(json.dumps(document))  # JSON is YAML
-    port = free_port()
-    log = (log_dir / f"prometheus-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={root / 'prometheus-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
+        "scrape_configs": [
+            {"job_name": job, "static_configs": [{"targets": [target]}]} for job, target in targets.items()
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    prometheus = Prometheus(f"http://127.0.0.1:{port}")
-    try:
+    }
+    with prometheus_server(document, log_dir / f"prometheus-{time.monotonic_ns()}") as url:
+        prometheus = Prometheus(url)
         deadline = time.monotonic() + PROMETHEUS_START_TIMEOUT_S
         while not all(_scraped(prometheus, job) for job in targets):
-            assert process.poll() is None, (
-                f"prometheus exited: {(log_dir / f'prometheus-{port}.log').read_text()}"
-            )
             assert time.monotonic() < deadline, "prometheus did not scrape every target in time"
             time.sleep(0.2)
         yield prometheus
-    finally:
-        stop_process(process)
-        log.close()
 
 
 def _scraped(prometheus: Prometheus, job: str) -> bool:

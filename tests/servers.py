@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -99,3 +102,48 @@ def _wait_until_up(server: Server, health_path: str) -> None:
         time.sleep(0.05)
     server.process.kill()
     raise RuntimeError(f"server did not come up in {STARTUP_TIMEOUT_S}s:\n{server.log()}")
+
+
+PROMETHEUS_READY_TIMEOUT_S = 20.0
+
+
+@contextmanager
+def prometheus_server(config: dict[str, Any], run_dir: Path) -> Iterator[str]:
+    """Debian's prometheus with `config` (its file, data and log under `run_dir`) on a free
+    loopback port, once it says it is ready; its URL."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise AssertionError("Debian's prometheus is not installed (scripts/bootstrap installs it)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_path = run_dir / "prometheus.yml"
+    config_path.write_text(json.dumps(config))  # JSON is YAML
+    log_path = run_dir / "prometheus.log"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config_path}",
+                f"--storage.tsdb.path={run_dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + PROMETHEUS_READY_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"prometheus exited:\n{log_path.read_text()}")
+            try:
+                if httpx.get(url + "/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prometheus did not get ready in {PROMETHEUS_READY_TIMEOUT_S:.0f} s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        stop_process(process)

@@ -106,7 +106,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Prometheu
     """Prometheus over the stack through a shadow move, a load run and a gate evaluation:
     (prometheus, start, end) of what it saw."""
     root = tmp_path_factory.mktemp("dashboards-stack")
-    with operations_stack(root, root) as stack, run_prometheus(stack.targets(), root, root) as prometheus:
+    with operations_stack(root, root) as stack, run_prometheus(stack.targets(), root) as prometheus:
         started = time.time()
         stack.shadow(SHADOW_ORG)
         run_load(stack)
